@@ -1,0 +1,231 @@
+// Package browser is the one place that knows how to start Debian's Chromium
+// headless and drive it over the DevTools protocol (chromedp). The recorder
+// and the lab's synthetic participants both get their browser here.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ErrNotFound means no Chromium binary could be found.
+var ErrNotFound = errors.New("chromium not found (install Debian's chromium package or set CHROMIUM_PATH)")
+
+// Options say how to start the browser. The zero value is a headless
+// recorder-style browser with no fake media devices.
+type Options struct {
+	// Binary is the Chromium executable. Default: $CHROMIUM_PATH, else
+	// /usr/lib/chromium/chromium (Debian's real binary, skipping the
+	// launcher script), else chromium on PATH.
+	Binary string
+	// WindowWidth and WindowHeight size the (invisible) window. Default 1280x720.
+	WindowWidth, WindowHeight int
+	// FakeMedia answers getUserMedia with fake devices and no permission
+	// prompt; for test senders, not for the recorder.
+	FakeMedia bool
+	// Sandbox keeps Chromium's sandbox on. It cannot work as root, so the
+	// caller decides (see NeedsNoSandbox).
+	Sandbox bool
+	// ExtraFlags are added as --name=value (value "" means a bare --name).
+	ExtraFlags map[string]string
+	// Output receives Chromium's stdout and stderr; default: discarded.
+	Output io.Writer
+	// StartTimeout bounds the start; default 30 s.
+	StartTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Browser is a running Chromium. Close it to end the process and every
+// child; cancelling the context given to Start does the same.
+type Browser struct {
+	allocCtx    context.Context
+	cancelAlloc context.CancelFunc
+	ctx         context.Context // browser context: first tab
+	cancel      context.CancelFunc
+	log         *slog.Logger
+	closeOnce   sync.Once
+}
+
+// FindBinary returns the Chromium executable that Start would use.
+func FindBinary(explicit string) (string, error) {
+	candidates := []string{explicit, os.Getenv("CHROMIUM_PATH"), "/usr/lib/chromium/chromium"}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil
+		}
+		if explicit != "" && c == explicit {
+			return "", fmt.Errorf("%w: %s", ErrNotFound, explicit)
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNotFound
+}
+
+// NeedsNoSandbox reports whether Chromium's sandbox must be off: it cannot
+// start as root.
+func NeedsNoSandbox() bool { return os.Geteuid() == 0 }
+
+// Flags returns the command-line flags used for opts, without the binary.
+// They keep Chromium quiet on a closed network (no background connections,
+// no component updates), keep WebRTC on loopback usable, and let pages play
+// audio without a user gesture.
+func Flags(opts Options) map[string]string {
+	w, h := opts.WindowWidth, opts.WindowHeight
+	if w == 0 || h == 0 {
+		w, h = 1280, 720
+	}
+	f := map[string]string{
+		"headless":                               "new",
+		"window-size":                            fmt.Sprintf("%d,%d", w, h),
+		"no-first-run":                           "",
+		"no-default-browser-check":               "",
+		"disable-background-networking":          "",
+		"disable-component-update":               "",
+		"disable-sync":                           "",
+		"disable-quic":                           "",
+		"disable-breakpad":                       "",
+		"disable-extensions":                     "",
+		"disable-default-apps":                   "",
+		"disable-domain-reliability":             "",
+		"disable-client-side-phishing-detection": "",
+		"no-pings":                               "",
+		"metrics-recording-only":                 "",
+		"disable-background-timer-throttling":    "",
+		"disable-backgrounding-occluded-windows": "",
+		"disable-renderer-backgrounding":         "",
+		"disable-hang-monitor":                   "",
+		"disable-ipc-flooding-protection":        "",
+		"disable-gpu":                            "",
+		"password-store":                         "basic",
+		"use-mock-keychain":                      "",
+		"autoplay-policy":                        "no-user-gesture-required",
+		"allow-loopback-in-peer-connection":      "",
+		"disable-features":                       "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+		// Small /dev/shm in containers makes the renderer crash; /tmp is slower but safe.
+		"disable-dev-shm-usage": "",
+		"mute-audio":            "",
+		"hide-scrollbars":       "",
+	}
+	if opts.FakeMedia {
+		f["use-fake-ui-for-media-stream"] = ""
+		f["use-fake-device-for-media-stream"] = ""
+	}
+	if !opts.Sandbox {
+		f["no-sandbox"] = ""
+	}
+	for k, v := range opts.ExtraFlags {
+		f[k] = v
+	}
+	return f
+}
+
+// Start launches Chromium and opens its first tab.
+func Start(ctx context.Context, opts Options) (*Browser, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	bin, err := FindBinary(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Sandbox && NeedsNoSandbox() {
+		log.Debug("running as root: Chromium sandbox off")
+	}
+	allocOpts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin)}
+	for k, v := range Flags(opts) {
+		if v == "" {
+			allocOpts = append(allocOpts, chromedp.Flag(k, true))
+		} else {
+			allocOpts = append(allocOpts, chromedp.Flag(k, v))
+		}
+	}
+	if opts.Sandbox {
+		// chromedp adds --no-sandbox for root unless told otherwise.
+		allocOpts = append(allocOpts, chromedp.Flag("no-sandbox", false))
+	}
+	out := opts.Output
+	if out == nil {
+		out = io.Discard
+	}
+	allocOpts = append(allocOpts, chromedp.CombinedOutput(out))
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, allocOpts...)
+	bctx, cancel := chromedp.NewContext(allocCtx,
+		chromedp.WithLogf(func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }),
+		chromedp.WithErrorf(func(f string, a ...any) {
+			msg := fmt.Sprintf(f, a...)
+			// cdproto lags Chromium: unknown enum values are harmless.
+			if strings.Contains(msg, "unknown") || strings.Contains(msg, "unmarshal") {
+				log.Debug("cdp", "msg", msg)
+				return
+			}
+			log.Warn("cdp", "msg", msg)
+		}),
+	)
+	b := &Browser{allocCtx: allocCtx, cancelAlloc: cancelAlloc, ctx: bctx, cancel: cancel, log: log}
+
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	startErr := make(chan error, 1)
+	go func() { startErr <- chromedp.Do(bctx) }() // starts the browser and the first tab
+	select {
+	case err = <-startErr:
+	case <-time.After(timeout):
+		err = fmt.Errorf("timed out after %s", timeout)
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("start chromium %s: %w", bin, err)
+	}
+	log.Debug("chromium started", "binary", bin)
+	return b, nil
+}
+
+// Context is the first tab's chromedp context: run actions with it.
+func (b *Browser) Context() context.Context { return b.ctx }
+
+// NewTab opens another tab in the same browser; cancel closes the tab.
+func (b *Browser) NewTab() (context.Context, context.CancelFunc, error) {
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("open tab: %w", err)
+	}
+	return ctx, cancel, nil
+}
+
+// Done is closed when the browser is gone (closed, crashed or killed).
+func (b *Browser) Done() <-chan struct{} { return b.ctx.Done() }
+
+// Close ends Chromium and all its child processes and removes its profile.
+// It is safe to call more than once.
+func (b *Browser) Close() error {
+	b.closeOnce.Do(func() {
+		b.cancel()
+		b.cancelAlloc()
+		if a, ok := chromedp.FromContext(b.ctx).Allocator.(*chromedp.ExecAllocator); ok {
+			a.Wait()
+		}
+	})
+	return nil
+}

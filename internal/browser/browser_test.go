@@ -1,0 +1,69 @@
+package browser
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestStartEvaluateAndCloseLeavesNoProcess(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	profile := t.TempDir() + "/profile"
+	b, err := Start(t.Context(), Options{ExtraFlags: map[string]string{"user-data-dir": profile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if processesUsing(profile) < 2 {
+		t.Fatal("chromium processes not found by profile dir")
+	}
+	ua, err := chromedp.Run(b.Context(), chromedp.Evaluate[string](`navigator.userAgent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ua, "Chrome") {
+		t.Fatalf("user agent %q", ua)
+	}
+	tab, closeTab, err := b.NewTab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := chromedp.Run(tab, chromedp.Evaluate[int](`1+1`))
+	if err != nil || two != 2 {
+		t.Fatalf("second tab: %v %v", two, err)
+	}
+	closeTab()
+	b.Close()
+	b.Close() // idempotent
+	select {
+	case <-b.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after Close")
+	}
+	if n := processesUsing(profile); n != 0 {
+		t.Fatalf("%d chromium processes left", n)
+	}
+}
+
+func TestFindBinaryExplicitMissing(t *testing.T) {
+	if _, err := FindBinary("/nonexistent/chromium"); err == nil {
+		t.Fatal("want error for a missing binary")
+	}
+}
+
+// processesUsing counts processes whose command line mentions dir.
+func processesUsing(dir string) int {
+	entries, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range entries {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(cmdline), dir) {
+			n++
+		}
+	}
+	return n
+}
