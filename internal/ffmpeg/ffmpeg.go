@@ -1,0 +1,319 @@
+// Package ffmpeg is the one place that knows FFmpeg: it turns the browser's
+// MediaRecorder stream (Matroska/WebM on stdin) into a fragmented MP4 file
+// that stays playable at every moment, even if the process is killed.
+package ffmpeg
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ErrFailed is wrapped by errors about FFmpeg itself (start, exit status).
+var ErrFailed = errors.New("ffmpeg failed")
+
+// ErrDiskFull is wrapped when FFmpeg could not write because the disk is full.
+var ErrDiskFull = errors.New("no space left on device")
+
+// Options say what to write and how.
+type Options struct {
+	// Binary is the FFmpeg executable; default "ffmpeg" on PATH.
+	Binary string
+	// Output is the MP4 file to write (overwritten).
+	Output string
+	// VideoCodec is the input's video codec as the page reports it ("h264",
+	// "vp8", "vp9", "av1"; "" means unknown). Only H.264 is copied; anything
+	// else is transcoded with libx264.
+	VideoCodec string
+	// AudioOnly drops video.
+	AudioOnly bool
+	// VideoBitrate is used when transcoding (bits/s); default 2.5 Mbit/s.
+	VideoBitrate int
+	// AudioBitrate for AAC (bits/s); default 128 kbit/s.
+	AudioBitrate int
+	// FPS is the nominal frame rate, used for the keyframe interval when
+	// transcoding; default 30.
+	FPS int
+	// StopTimeout bounds Close; default 5 s.
+	StopTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Progress is what has been fed and written so far.
+type Progress struct {
+	InputBytes  int64
+	OutputBytes int64
+}
+
+// Process is a running FFmpeg fed through Write.
+type Process struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	opts    Options
+	log     *slog.Logger
+	in      atomic.Int64
+	done    chan struct{}
+	waitErr error
+	tail    *tailBuffer
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// CanCopyVideo reports whether the codec can go into MP4 without transcoding.
+func CanCopyVideo(codec string) bool {
+	c := strings.ToLower(codec)
+	return c == "h264" || c == "avc1" || strings.HasPrefix(c, "avc1.")
+}
+
+// Args returns FFmpeg's arguments for opts, without the binary.
+func Args(opts Options) []string {
+	opts = withDefaults(opts)
+	args := []string{
+		"-hide_banner", "-nostdin", "-loglevel", "warning",
+		// The first chunk carries the Matroska header with codec private
+		// data, so little probing is needed; less probing means less data
+		// held back in FFmpeg if it is killed.
+		"-probesize", "1M", "-analyzeduration", "1M",
+		"-f", "matroska", "-i", "pipe:0",
+	}
+	if opts.AudioOnly {
+		args = append(args, "-vn", "-map", "0:a:0?")
+	} else {
+		args = append(args, "-map", "0:v:0?", "-map", "0:a:0?")
+		if CanCopyVideo(opts.VideoCodec) {
+			args = append(args, "-c:v", "copy")
+		} else {
+			br := strconv.Itoa(opts.VideoBitrate)
+			args = append(args,
+				"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+				"-b:v", br, "-maxrate", br, "-bufsize", strconv.Itoa(opts.VideoBitrate*2),
+				"-g", strconv.Itoa(opts.FPS*2), "-pix_fmt", "yuv420p",
+			)
+		}
+		// MediaRecorder's Matroska claims 1000 fps; keep its timestamps.
+		args = append(args, "-fps_mode", "passthrough")
+	}
+	args = append(args,
+		"-c:a", "aac", "-b:a", strconv.Itoa(opts.AudioBitrate),
+		// Fragmented MP4: an empty moov up front and a fragment about every
+		// second, so the file is playable at every moment, even after SIGKILL.
+		"-movflags", "+frag_keyframe+empty_moov+default_base_moof",
+		"-frag_duration", "1000000",
+		"-f", "mp4", "-y", opts.Output,
+	)
+	return args
+}
+
+func withDefaults(o Options) Options {
+	if o.Binary == "" {
+		o.Binary = "ffmpeg"
+	}
+	if o.VideoBitrate == 0 {
+		o.VideoBitrate = 2_500_000
+	}
+	if o.AudioBitrate == 0 {
+		o.AudioBitrate = 128_000
+	}
+	if o.FPS == 0 {
+		o.FPS = 30
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Start launches FFmpeg in its own process group. Cancelling ctx kills it
+// (the partial file stays playable); Close ends it cleanly.
+func Start(ctx context.Context, opts Options) (*Process, error) {
+	opts = withDefaults(opts)
+	if opts.Output == "" {
+		return nil, fmt.Errorf("%w: no output file", ErrFailed)
+	}
+	bin, err := exec.LookPath(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s not found (install Debian's ffmpeg package or set FFMPEG_PATH): %v", ErrFailed, opts.Binary, err)
+	}
+	args := Args(opts)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd) }
+	cmd.WaitDelay = 2 * time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFailed, err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFailed, err)
+	}
+	p := &Process{cmd: cmd, stdin: stdin, opts: opts, log: opts.Logger, done: make(chan struct{}), tail: &tailBuffer{max: 20}}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: start %s: %v", ErrFailed, bin, err)
+	}
+	p.log.Debug("ffmpeg started", "pid", cmd.Process.Pid, "args", strings.Join(args, " "))
+	stderrDone := make(chan struct{})
+	go func() {
+		defer close(stderrDone)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			p.tail.add(line)
+			p.log.Debug("ffmpeg", "line", line)
+		}
+	}()
+	go func() {
+		<-stderrDone
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Write feeds the next bytes of the input stream. It blocks while FFmpeg
+// is busy; a write after FFmpeg died returns its error.
+func (p *Process) Write(b []byte) (int, error) {
+	n, err := p.stdin.Write(b)
+	p.in.Add(int64(n))
+	if err != nil {
+		select {
+		case <-p.done:
+			return n, p.exitError()
+		case <-time.After(time.Second):
+		}
+		return n, fmt.Errorf("%w: write: %v", ErrFailed, err)
+	}
+	return n, nil
+}
+
+// Done is closed when FFmpeg has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is FFmpeg's exit error, once Done is closed; nil for a clean exit.
+func (p *Process) Err() error {
+	select {
+	case <-p.done:
+		return p.exitError()
+	default:
+		return nil
+	}
+}
+
+func (p *Process) exitError() error {
+	if p.waitErr == nil {
+		return nil
+	}
+	tail := p.tail.String()
+	if strings.Contains(tail, "No space left on device") {
+		return fmt.Errorf("%w: writing %s: %w", ErrFailed, p.opts.Output, ErrDiskFull)
+	}
+	if tail == "" {
+		return fmt.Errorf("%w: %v", ErrFailed, p.waitErr)
+	}
+	return fmt.Errorf("%w: %v: %s", ErrFailed, p.waitErr, lastLine(tail))
+}
+
+// Progress reports bytes fed and the output file's size.
+func (p *Process) Progress() Progress {
+	pr := Progress{InputBytes: p.in.Load()}
+	if st, err := os.Stat(p.opts.Output); err == nil {
+		pr.OutputBytes = st.Size()
+	}
+	return pr
+}
+
+// Close ends the input so FFmpeg writes the last fragment and exits; after
+// StopTimeout it kills the process group. It returns FFmpeg's exit error.
+func (p *Process) Close() error {
+	p.closeOnce.Do(func() {
+		p.stdin.Close()
+		select {
+		case <-p.done:
+		case <-time.After(p.opts.StopTimeout):
+			p.log.Warn("ffmpeg did not finish in time; killing it", "timeout", p.opts.StopTimeout)
+			killGroup(p.cmd)
+			<-p.done
+		}
+		p.closeErr = p.exitError()
+	})
+	return p.closeErr
+}
+
+// Kill ends FFmpeg at once (the fragmented file stays readable).
+func (p *Process) Kill() {
+	killGroup(p.cmd)
+	<-p.done
+}
+
+// StderrTail is FFmpeg's last lines of output, for error reports.
+func (p *Process) StderrTail() string { return p.tail.String() }
+
+func killGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return cmd.Process.Kill()
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max lines.
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (t *tailBuffer) add(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, line)
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := bytes.LastIndexByte([]byte(s), '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// SniffVideoCodec names the video codec declared in a Matroska header
+// (the first chunk of the stream): "h264", "vp8", "vp9", "av1" or "".
+func SniffVideoCodec(header []byte) string {
+	for _, c := range []struct{ id, name string }{
+		{"V_MPEG4/ISO/AVC", "h264"}, {"V_VP8", "vp8"}, {"V_VP9", "vp9"}, {"V_AV1", "av1"},
+	} {
+		if bytes.Contains(header, []byte(c.id)) {
+			return c.name
+		}
+	}
+	return ""
+}

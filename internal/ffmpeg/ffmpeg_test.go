@@ -1,0 +1,213 @@
+package ffmpeg
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skip(bin, " not installed")
+		}
+	}
+}
+
+// makeInput writes a live-style Matroska stream like MediaRecorder's:
+// a moving test picture and a tone, keyframes every 3 s.
+func makeInput(t *testing.T, seconds int, vcodec string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "in.mkv")
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", strconv.Itoa(seconds)}
+	if vcodec == "h264" {
+		args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "baseline", "-g", "90")
+	} else {
+		args = append(args, "-c:v", "libvpx", "-deadline", "realtime", "-g", "90")
+	}
+	args = append(args, "-c:a", "libopus", "-live", "1", "-f", "matroska", out)
+	if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("make input: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type probe struct {
+	Streams []struct {
+		CodecName string `json:"codec_name"`
+		CodecType string `json:"codec_type"`
+	} `json:"streams"`
+	Format struct {
+		Duration string `json:"duration"`
+	} `json:"format"`
+}
+
+func ffprobe(t *testing.T, file string) (codecs []string, duration float64) {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", file, err)
+	}
+	var p probe
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Streams {
+		codecs = append(codecs, s.CodecName)
+	}
+	duration, _ = strconv.ParseFloat(p.Format.Duration, 64)
+	return codecs, duration
+}
+
+// feed writes b in 1-second-sized pieces, as the page's chunks arrive.
+func feed(t *testing.T, p *Process, b []byte, pieces int) {
+	t.Helper()
+	size := len(b)/pieces + 1
+	for len(b) > 0 {
+		n := min(size, len(b))
+		if _, err := p.Write(b[:n]); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		b = b[n:]
+	}
+}
+
+func TestH264OpusStreamBecomesPlayableMP4WithCopiedVideo(t *testing.T) {
+	needFFmpeg(t)
+	in := makeInput(t, 6, "h264")
+	if got := SniffVideoCodec(in[:min(4096, len(in))]); got != "h264" {
+		t.Fatalf("sniffed %q", got)
+	}
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, p, in, 6)
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	codecs, dur := ffprobe(t, out)
+	t.Logf("codecs %v duration %.3f s, progress %+v", codecs, dur, p.Progress())
+	if strings.Join(codecs, ",") != "h264,aac" {
+		t.Fatalf("codecs %v, want h264,aac", codecs)
+	}
+	if dur < 5.8 || dur > 6.3 {
+		t.Fatalf("duration %.3f, want ~6", dur)
+	}
+	if pr := p.Progress(); pr.InputBytes != int64(len(in)) || pr.OutputBytes == 0 {
+		t.Fatalf("progress %+v, fed %d", pr, len(in))
+	}
+}
+
+func TestVP8StreamIsTranscodedToH264(t *testing.T) {
+	needFFmpeg(t)
+	in := makeInput(t, 3, "vp8")
+	if got := SniffVideoCodec(in[:min(4096, len(in))]); got != "vp8" {
+		t.Fatalf("sniffed %q", got)
+	}
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "vp8", VideoBitrate: 500_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, p, in, 3)
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	codecs, dur := ffprobe(t, out)
+	if strings.Join(codecs, ",") != "h264,aac" || dur < 2.8 || dur > 3.3 {
+		t.Fatalf("codecs %v duration %.3f", codecs, dur)
+	}
+}
+
+func TestKilledFFmpegLeavesReadablePartialFile(t *testing.T) {
+	needFFmpeg(t)
+	in := makeInput(t, 10, "h264")
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Feed 6 of the 10 seconds, let FFmpeg write them, then SIGKILL it.
+	half := in[:len(in)*6/10]
+	feed(t, p, half, 6)
+	waitStableSize(t, out)
+	start := time.Now()
+	p.Kill()
+	t.Logf("killed in %s", time.Since(start))
+	if p.Err() == nil {
+		t.Fatal("want an exit error after kill")
+	}
+	codecs, dur := ffprobe(t, out)
+	t.Logf("partial file: codecs %v duration %.3f s (fed ~6 s)", codecs, dur)
+	if len(codecs) != 2 || dur < 4 || dur > 6.5 {
+		t.Fatalf("partial file: codecs %v duration %.3f, want ~5-6 s", codecs, dur)
+	}
+}
+
+func TestCloseReportsFFmpegFailure(t *testing.T) {
+	needFFmpeg(t)
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write(bytes.Repeat([]byte("not matroska "), 1000))
+	if err := p.Close(); err == nil {
+		t.Fatal("want error for garbage input")
+	} else {
+		t.Logf("error: %v", err)
+	}
+}
+
+func TestCancelKillsFFmpeg(t *testing.T) {
+	needFFmpeg(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	p, err := Start(ctx, Options{Output: filepath.Join(t.TempDir(), "out.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("ffmpeg still running after cancel")
+	}
+}
+
+func TestMissingBinaryIsReported(t *testing.T) {
+	if _, err := Start(t.Context(), Options{Binary: "/nonexistent/ffmpeg", Output: "x.mp4"}); err == nil {
+		t.Fatal("want error")
+	}
+}
+
+func waitStableSize(t *testing.T, file string) {
+	t.Helper()
+	var last int64 = -1
+	for range 50 {
+		time.Sleep(200 * time.Millisecond)
+		st, err := os.Stat(file)
+		if err == nil && st.Size() > 0 && st.Size() == last {
+			return
+		}
+		if err == nil {
+			last = st.Size()
+		}
+	}
+}
