@@ -32,14 +32,19 @@ const (
 	beepHop    = sampleRate / 400
 )
 
-// A tone is present in a window when its estimated power is a noticeable
-// share of the window's power (so noise and a louder neighbour do not make
-// it) and it is above an absolute floor (so silence does not).
+// A tone is present in a window when it stands out of the spectrum next to
+// it (so codec noise and broadband sound do not make it, and a quieter
+// participant under louder ones still counts), carries a noticeable share
+// of the window's power, and is above an absolute floor (so near-silence
+// does not make it). The side probes sit toneProbeHz either side: beyond
+// the Hann main lobe (20 Hz) and far from the neighbouring tones (110 Hz).
 const (
-	toneMinShare = 0.02
-	toneMinAmp   = 0.001 // -60 dBFS
-	beepMinShare = 0.04
-	beepMinAmp   = 0.003 // -50 dBFS
+	toneProbeHz     = 30
+	toneMinContrast = 100 // 20 dB
+	toneMinShare    = 0.002
+	toneMinAmp      = 0.001 // -60 dBFS
+	beepMinShare    = 0.04
+	beepMinAmp      = 0.003 // -50 dBFS
 )
 
 // Beep runs: gaps up to beepMaxGap are bridged, runs shorter than beepMinRun
@@ -116,6 +121,7 @@ type audioAnalyzer struct {
 	tones     []float64
 	toneW     []float64
 	toneG     []goertzel
+	sideG     [][2]goertzel
 	beepW     []float64
 	beepG     goertzel
 	buf       []float64
@@ -130,6 +136,7 @@ func newAudioAnalyzer(tones []float64, beepHz float64) *audioAnalyzer {
 	a := &audioAnalyzer{tones: tones, toneW: hann(toneWindow), beepW: hann(beepWindow)}
 	for _, f := range tones {
 		a.toneG = append(a.toneG, newGoertzel(f, a.toneW))
+		a.sideG = append(a.sideG, [2]goertzel{newGoertzel(f-toneProbeHz, a.toneW), newGoertzel(f+toneProbeHz, a.toneW)})
 	}
 	if beepHz > 0 {
 		a.beepG = newGoertzel(beepHz, a.beepW)
@@ -154,7 +161,11 @@ func (a *audioAnalyzer) feed(samples []float64) {
 		p := windowPower(x, a.toneW)
 		for i, g := range a.toneG {
 			amp, share := g.measure(x, a.toneW, p)
-			a.result.present[i] = append(a.result.present[i], amp >= toneMinAmp && share >= toneMinShare)
+			below, _ := a.sideG[i][0].measure(x, a.toneW, p)
+			above, _ := a.sideG[i][1].measure(x, a.toneW, p)
+			side := max(below, above)
+			present := amp >= toneMinAmp && share >= toneMinShare && amp*amp >= toneMinContrast*side*side
+			a.result.present[i] = append(a.result.present[i], present)
 		}
 		a.nextTone += toneHop
 	}

@@ -17,14 +17,21 @@ import (
 // oneFrame is the tolerance for A/V offsets at 30 fps.
 const oneFrame = 1000.0 / 30
 
-// generate makes a ground-truth file with ffmpeg in a temp dir: lavfi
-// inputs, H.264 + AAC in fragmented MP4 as the recorder writes it.
-func generate(t *testing.T, name, video, audio string, extra ...string) string {
+// recorderOutput is how the recorder writes: H.264 + AAC in fragmented MP4.
+var recorderOutput = []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60",
+	"-c:a", "aac", "-b:a", "128k", "-movflags", "+frag_keyframe+empty_moov"}
+
+// generate makes a ground-truth file with ffmpeg in a temp dir from lavfi
+// inputs (either may be empty), written with out (default recorderOutput).
+func generate(t *testing.T, name, video, audio string, out ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}
-	out := filepath.Join(t.TempDir(), name)
+	if out == nil {
+		out = recorderOutput
+	}
+	path := filepath.Join(t.TempDir(), name)
 	args := []string{"-nostdin", "-y", "-v", "error"}
 	if video != "" {
 		args = append(args, "-f", "lavfi", "-i", video)
@@ -32,32 +39,13 @@ func generate(t *testing.T, name, video, audio string, extra ...string) string {
 	if audio != "" {
 		args = append(args, "-f", "lavfi", "-i", audio)
 	}
-	if video != "" {
-		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60")
-	}
-	if audio != "" {
-		args = append(args, "-c:a", "aac", "-b:a", "128k")
-	}
-	args = append(args, extra...)
-	if !hasFormatFlag(extra) {
-		args = append(args, "-movflags", "+frag_keyframe+empty_moov")
-	}
-	args = append(args, out)
+	args = append(append(args, out...), path)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if b, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
 		t.Fatalf("generate %s: %v\n%s", name, err, b)
 	}
-	return out
-}
-
-func hasFormatFlag(extra []string) bool {
-	for _, a := range extra {
-		if a == "-f" {
-			return true
-		}
-	}
-	return false
+	return path
 }
 
 func verifyFile(t *testing.T, path string, spec media.Spec) Report {
@@ -220,5 +208,53 @@ func TestMovingVideoReadsAsChanging(t *testing.T) {
 	}
 	if math.Abs(rep.Video.FPS-30) > 0.5 {
 		t.Errorf("measured fps %.2f, want 30", rep.Video.FPS)
+	}
+}
+
+// MediaRecorder writes Matroska/WebM with a 1 ms time base (ffprobe then
+// claims 1000 fps) and Opus audio; the recorder may keep such files.
+func TestMatroskaAndWebMRead(t *testing.T) {
+	t.Parallel()
+	red := media.ParticipantAt(0)
+	cases := []struct {
+		name string
+		out  []string
+	}{
+		{"h264-opus.mkv", []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libopus", "-f", "matroska"}},
+		{"vp8-opus.webm", []string{"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-c:a", "libopus", "-f", "webm"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := generate(t, c.name, flashVideo(red.Hex, 8, 2.0, 7.0), beepAudio(red.ToneHz, 8, 1.9, 6.9), c.out...)
+			rep := verifyFile(t, f, media.NewSpec(1))
+			if rep.Tones[0].PresentFraction < 0.9 || !rep.Colors[0].Visible {
+				t.Errorf("participant not found: tone %.3f, colour visible %v", rep.Tones[0].PresentFraction, rep.Colors[0].Visible)
+			}
+			if math.Abs(rep.Video.FPS-30) > 1 {
+				t.Errorf("measured fps %.2f, want 30", rep.Video.FPS)
+			}
+			if rep.AVOffsetMS.N != 2 || math.Abs(rep.AVOffsetMS.Mean-100) > oneFrame {
+				t.Errorf("A/V offset %+v, want 2 markers at +100 ± %.0f ms", rep.AVOffsetMS, oneFrame)
+			}
+		})
+	}
+}
+
+// Audio that starts later than video must still be placed on the file's
+// timeline: the beep at 1.5 s of an audio stream starting at 0.5 s is at
+// 2.0 s, in sync with the flash.
+func TestLateAudioStreamKeepsItsPlace(t *testing.T) {
+	t.Parallel()
+	red := media.ParticipantAt(0)
+	f := generate(t, "late-audio.mkv", "", "", "-f", "lavfi", "-i", flashVideo(red.Hex, 8, 2.0, 7.0),
+		"-itsoffset", "0.5", "-f", "lavfi", "-i", beepAudio(red.ToneHz, 7.5, 1.5, 6.5),
+		"-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libopus", "-f", "matroska")
+	rep := verifyFile(t, f, media.NewSpec(1))
+	if rep.AVOffsetMS.N != 2 || math.Abs(rep.AVOffsetMS.Mean) > oneFrame {
+		t.Errorf("A/V offset %+v, want 2 markers at 0 ± %.0f ms", rep.AVOffsetMS, oneFrame)
+	}
+	if first := rep.Tones[0].FirstS; math.Abs(first-0.5) > 0.1 {
+		t.Errorf("tone first heard at %.3f s, want 0.5", first)
 	}
 }
