@@ -56,6 +56,8 @@ func Check(reports []Report, spec media.Spec, present []int) []CheckLine {
 		switch {
 		case !ok:
 			line.Problems = append(line.Problems, "no report")
+		case !r.Present:
+			line.Problems = append(line.Problems, "absent (no tab)")
 		case r.Self.Error != "":
 			line.Problems = append(line.Problems, "page error: "+r.Self.Error)
 		case !r.Self.Joined:
