@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -207,10 +208,19 @@ func TestBridgeForwardsRTPOnlyToEndpointsToldAboutTheSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, bp, c := newTestPeer(t, "A"), newTestPeer(t, "B"), newTestPeer(t, "C")
+	// C only speaks the other profile Chrome offers, so both are exercised.
+	c.sess.profiles = []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80}
 	for _, p := range []*testPeer{a, bp, c} {
 		p.connect(b)
 	}
 	waitReady(t, b, a, bp, c)
+	profiles := map[string]string{}
+	for id, es := range b.Stats().Conferences[testConf].Endpoints {
+		profiles[id] = es.SRTPProfile
+	}
+	if profiles["A"] != "SRTP_AEAD_AES_128_GCM" || profiles["C"] != "SRTP_AES128_CM_HMAC_SHA1_80" {
+		t.Fatalf("negotiated SRTP profiles %v", profiles)
+	}
 
 	const ssrcX = 0x11223344
 	b.SetSources(testConf, "A", []uint32{ssrcX})

@@ -50,6 +50,9 @@ type session struct {
 	role sessionRole
 	cert tls.Certificate
 	cb   sessionCallbacks
+	// profiles are the SRTP profiles offered/accepted, best first. Chrome
+	// offers both; GCM is preferred because Chrome prefers it too.
+	profiles []dtls.SRTPProtectionProfile
 
 	agent      *ice.Agent
 	localCands []Candidate
@@ -102,6 +105,7 @@ func newSession(log *slog.Logger, role sessionRole, cert tls.Certificate, cb ses
 		cancel:   cancel,
 		dtlsIn:   packetio.NewBuffer(),
 		iceState: ice.ConnectionStateNew.String(),
+		profiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
 	}
 	if err := agent.OnConnectionStateChange(s.onICEState); err != nil {
 		s.Close()
@@ -153,7 +157,11 @@ func (s *session) onICEState(st ice.ConnectionState) {
 	s.mu.Unlock()
 	switch st {
 	case ice.ConnectionStateConnected:
-		s.log.Info("ICE connected")
+		if pair, err := s.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
+			s.log.Info("ICE connected", "local", pair.Local.String(), "remote", pair.Remote.String())
+		} else {
+			s.log.Info("ICE connected")
+		}
 	case ice.ConnectionStateFailed:
 		s.log.Warn("ICE failed")
 		s.setFailure("ICE failed")
@@ -271,16 +279,13 @@ func (s *session) run(ufrag, pwd string) error {
 
 func (s *session) handshake(conn *ice.Conn) (*dtls.Conn, error) {
 	cfg := &dtls.Config{
-		Certificates: []tls.Certificate{s.cert},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{
-			dtls.SRTP_AEAD_AES_128_GCM,
-			dtls.SRTP_AES128_CM_HMAC_SHA1_80,
-		},
-		ExtendedMasterSecret:  dtls.RequestExtendedMasterSecret,
-		ClientAuth:            dtls.RequireAnyClientCert,
-		InsecureSkipVerify:    true, // self-signed: checked against the Jingle fingerprint instead
-		VerifyPeerCertificate: s.verifyPeer,
-		LoggerFactory:         pionLoggerFactory{log: s.log},
+		Certificates:           []tls.Certificate{s.cert},
+		SRTPProtectionProfiles: s.profiles,
+		ExtendedMasterSecret:   dtls.RequestExtendedMasterSecret,
+		ClientAuth:             dtls.RequireAnyClientCert,
+		InsecureSkipVerify:     true, // self-signed: checked against the Jingle fingerprint instead
+		VerifyPeerCertificate:  s.verifyPeer,
+		LoggerFactory:          pionLoggerFactory{log: s.log},
 	}
 	pc := &dtlsPacketConn{in: s.dtlsIn, out: conn}
 	var dconn *dtls.Conn
