@@ -27,8 +27,11 @@ type Config struct {
 	Room     string
 	Password string // passed to conference.join; empty for none
 	// Spec gives one participant per entry of Spec.Participants.
-	Spec   media.Spec
-	Logger *slog.Logger
+	Spec media.Spec
+	// JoinAtStart is how many participants (the first ones of Spec) join in
+	// Start; the others can Join later. 0 means all of them.
+	JoinAtStart int
+	Logger      *slog.Logger
 	// Browser options; FakeMedia is always turned on.
 	Browser browser.Options
 	// JoinTimeout bounds each participant's join; default 30 s.
@@ -66,6 +69,9 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 	if len(cfg.Spec.Participants) == 0 {
 		return nil, errors.New("start participants: spec has no participants")
 	}
+	if cfg.JoinAtStart <= 0 || cfg.JoinAtStart > len(cfg.Spec.Participants) {
+		cfg.JoinAtStart = len(cfg.Spec.Participants)
+	}
 	if !cfg.Local && cfg.Room == "" {
 		return nil, errors.New("start participants: no room")
 	}
@@ -81,7 +87,7 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 	}
 	g := &Group{cfg: cfg, log: cfg.Logger, b: b, tabs: make([]*tab, len(cfg.Spec.Participants))}
 	// Open every page first, then wait: the joins run in parallel.
-	for i := range cfg.Spec.Participants {
+	for i := range cfg.JoinAtStart {
 		if err := g.open(i); err != nil {
 			g.Close()
 			return nil, err
@@ -89,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 	}
 	errs := make([]error, len(g.tabs))
 	var wg sync.WaitGroup
-	for i := range g.tabs {
+	for i := range cfg.JoinAtStart {
 		wg.Go(func() { errs[i] = g.waitJoined(i) })
 	}
 	wg.Wait()
@@ -97,7 +103,7 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 		g.Close()
 		return nil, fmt.Errorf("start participants in room %q: %w", cfg.Room, err)
 	}
-	g.log.Info("synthetic participants joined", "room", cfg.Room, "count", len(g.tabs), "local", cfg.Local)
+	g.log.Info("synthetic participants joined", "room", cfg.Room, "count", cfg.JoinAtStart, "local", cfg.Local)
 	return g, nil
 }
 

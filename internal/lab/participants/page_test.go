@@ -188,6 +188,27 @@ func TestLeaveAndJoinAgainInLocalMode(t *testing.T) {
 	}
 }
 
+func TestLateJoinerNotStartedUntilJoin(t *testing.T) {
+	if _, err := browser.FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	ts := serveAssets(t)
+	g, err := Start(t.Context(), Config{BaseURL: ts.URL, Spec: media.NewSpec(2), JoinAtStart: 1, Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if p := g.Present(); len(p) != 1 || p[0] != 0 {
+		t.Fatalf("present at start %v, want [0]", p)
+	}
+	if err := g.Join(1); err != nil {
+		t.Fatal(err)
+	}
+	if p := g.Present(); len(p) != 2 {
+		t.Fatalf("present after join %v, want [0 1]", p)
+	}
+}
+
 func TestCloseLeavesNoProcess(t *testing.T) {
 	g, _ := startLocalGroup(t, 1)
 	pid := g.BrowserPID()
