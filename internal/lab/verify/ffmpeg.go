@@ -85,12 +85,11 @@ func (t tools) run(ctx context.Context, prog string, args []string, onStdout fun
 	waitErr := cmd.Wait()
 
 	switch {
+	case ctx.Err() != nil: // killed because ctx ended: that is the cause
+		return fmt.Errorf("%s: %w", prog, ctx.Err())
 	case readErr != nil:
 		return fmt.Errorf("read %s output: %w", prog, readErr)
 	case waitErr != nil:
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", prog, ctx.Err())
-		}
 		return fmt.Errorf("%s: %w: %s", prog, waitErr, strings.Join(tail, " | "))
 	}
 	return nil

@@ -143,11 +143,32 @@ func verify(ctx context.Context, t tools, path string, spec media.Spec) (Report,
 		tones[i], colors[i] = p.ToneHz, p.Color
 	}
 
-	if hasAudio {
-		a := newAudioAnalyzer(tones, spec.Markers.BeepHz)
-		if err := t.decodeAudio(ctx, path, a); err != nil {
+	// Audio and video are decoded at the same time: two ffmpeg processes
+	// use two cores. If one fails, the other is stopped.
+	decodeCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := newAudioAnalyzer(tones, spec.Markers.BeepHz)
+	v := newVideoAnalyzer(colors)
+	audioErr := make(chan error, 1)
+	go func() {
+		if !hasAudio {
+			audioErr <- nil
+			return
+		}
+		audioErr <- t.decodeAudio(decodeCtx, path, a)
+	}()
+	if hasVideo {
+		if err := t.decodeVideo(decodeCtx, path, v); err != nil {
+			cancel()
+			<-audioErr
 			return rep, fmt.Errorf("verify %s: %w", path, err)
 		}
+	}
+	if err := <-audioErr; err != nil {
+		return rep, fmt.Errorf("verify %s: %w", path, err)
+	}
+
+	if hasAudio {
 		rep.Audio = audioReport(a.result)
 		for i, p := range spec.Participants {
 			rep.Tones = append(rep.Tones, toneReport(p, a.result.present[i]))
@@ -155,10 +176,6 @@ func verify(ctx context.Context, t tools, path string, spec media.Spec) (Report,
 		rep.Audio.BeepsS = beepOnsets(a.result.beepAmp, a.result.beepSeen)
 	}
 	if hasVideo {
-		v := newVideoAnalyzer(colors)
-		if err := t.decodeVideo(ctx, path, v); err != nil {
-			return rep, fmt.Errorf("verify %s: %w", path, err)
-		}
 		rep.Video = videoReport(v.stats)
 		rep.Colors = colorReports(spec.Participants, v.stats)
 	}
