@@ -16,6 +16,14 @@ import (
 
 const usage = "usage: jitsi-lab verify FILE [--participants N | --spec spec.json] [--json]"
 
+// ErrUsage marks the errors Main returns for bad arguments (exit code 2),
+// as opposed to a file that cannot be read. -h gives flag.ErrHelp.
+var ErrUsage = errors.New(usage)
+
+func usageErr(format string, a ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), ErrUsage)
+}
+
 // Main is `jitsi-lab verify`: args are what follows "verify". It prints a
 // human summary of the report, or the report as JSON with --json. Without
 // --participants or --spec it looks for every participant the lab can make.
@@ -30,7 +38,10 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	var files []string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w\n%s", err, usage)
+			if errors.Is(err, flag.ErrHelp) {
+				return fmt.Errorf("%w: %w", err, ErrUsage)
+			}
+			return usageErr("%v", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -39,10 +50,10 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		rest = fs.Args()[1:]
 	}
 	if len(files) != 1 {
-		return errors.New(usage)
+		return usageErr("want exactly one FILE, got %d", len(files))
 	}
 	if *n != 0 && *specPath != "" {
-		return fmt.Errorf("--participants and --spec exclude each other\n%s", usage)
+		return usageErr("--participants and --spec exclude each other")
 	}
 
 	spec := media.NewSpec(media.MaxParticipants)
@@ -54,7 +65,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		spec = s
 	case *n < 0 || *n > media.MaxParticipants:
-		return fmt.Errorf("--participants must be 1..%d", media.MaxParticipants)
+		return usageErr("--participants must be 1..%d", media.MaxParticipants)
 	case *n > 0:
 		spec = media.NewSpec(*n)
 	}

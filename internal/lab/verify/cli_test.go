@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,11 +68,15 @@ func TestMainRejectsBadArguments(t *testing.T) {
 		{"a.mp4", "--participants", "99"},
 		{"a.mp4", "--bogus"},
 	} {
-		if err := Main(ctx, args, &bytes.Buffer{}); err == nil {
-			t.Errorf("Main(%q) succeeded, want an error", args)
+		if err := Main(ctx, args, &bytes.Buffer{}); !errors.Is(err, ErrUsage) {
+			t.Errorf("Main(%q) = %v, want a usage error", args, err)
 		}
 	}
-	if err := Main(ctx, []string{filepath.Join(t.TempDir(), "missing.mp4")}, &bytes.Buffer{}); err == nil {
-		t.Error("Main on a missing file succeeded")
+	if err := Main(ctx, []string{"-h"}, &bytes.Buffer{}); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("Main(-h) = %v, want flag.ErrHelp", err)
+	}
+	err := Main(ctx, []string{filepath.Join(t.TempDir(), "missing.mp4")}, &bytes.Buffer{})
+	if err == nil || errors.Is(err, ErrUsage) {
+		t.Errorf("Main on a missing file = %v, want a read error", err)
 	}
 }
