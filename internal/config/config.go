@@ -42,6 +42,9 @@ type Config struct {
 
 	// Logger is not parsed; the caller sets it. Default slog.Default().
 	Logger *slog.Logger
+	// Progress, if set, receives a one-line status (elapsed, size,
+	// participants) every second while recording; for terminals.
+	Progress func(line string)
 }
 
 // option is one setting: a flag, its variable, its default and its help.

@@ -80,3 +80,47 @@ func (w *LineWriter) Close() error {
 	}
 	return nil
 }
+
+// Terminal shares a terminal between log lines and one live status line
+// at the bottom: a log line clears the status, prints, and redraws it.
+type Terminal struct {
+	mu     sync.Mutex
+	w      io.Writer
+	status string
+}
+
+// NewTerminal wraps w (a TTY).
+func NewTerminal(w io.Writer) *Terminal { return &Terminal{w: w} }
+
+const clearLine = "\r\033[K"
+
+func (t *Terminal) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.status != "" {
+		io.WriteString(t.w, clearLine)
+	}
+	n, err := t.w.Write(p)
+	if t.status != "" {
+		io.WriteString(t.w, t.status)
+	}
+	return n, err
+}
+
+// SetStatus replaces the status line.
+func (t *Terminal) SetStatus(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.status = s
+	io.WriteString(t.w, clearLine+s)
+}
+
+// Clear removes the status line.
+func (t *Terminal) Clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.status != "" {
+		io.WriteString(t.w, clearLine)
+		t.status = ""
+	}
+}

@@ -33,3 +33,15 @@ func TestLineWriterLogsWholeLines(t *testing.T) {
 		t.Errorf("%d log lines, want 3:\n%s", n, out)
 	}
 }
+
+func TestTerminalRedrawsStatusAfterLogLine(t *testing.T) {
+	var buf bytes.Buffer
+	term := NewTerminal(&buf)
+	term.SetStatus("REC 00:00:01")
+	term.Write([]byte("a log line\n"))
+	term.Clear()
+	want := clearLine + "REC 00:00:01" + clearLine + "a log line\n" + "REC 00:00:01" + clearLine
+	if buf.String() != want {
+		t.Fatalf("got %q\nwant %q", buf.String(), want)
+	}
+}

@@ -1,0 +1,78 @@
+// Command jitsi-recorder joins a Jitsi Meet meeting as a silent participant
+// in headless Chromium and records it to a fragmented MP4 file (playable at
+// every moment) with a JSON metadata file beside it.
+//
+// Usage:
+//
+//	ROOM_URL=https://meet.example.org/myroom jitsi-recorder
+//	jitsi-recorder --room-url https://meet.example.org/myroom --duration 1h
+//
+// Run jitsi-recorder --help for every setting, its environment variable and
+// its default.
+//
+// Exit codes:
+//
+//	0  recorded and finished: duration reached, SIGINT/SIGTERM, meeting ended or recorder alone
+//	1  other failure
+//	2  bad input or usage
+//	3  join failed: deployment unreachable, not Jitsi Meet, conference or JWT refused
+//	4  refused: room password missing or wrong, members-only room, lobby not passed, kicked
+//	5  browser (Chromium) failure
+//	6  FFmpeg or output failure, including a full disk
+//	7  join timeout (JOIN_TIMEOUT)
+//
+// Errors are printed as one line: "jitsi-recorder: <what>: <why> (<fix hint>)".
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/config"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/logging"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/recorder"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	cfg, err := config.Parse(os.Args[1:], os.Getenv, os.Stdout)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Fprint(os.Stdout, "\n"+recorder.ExitCodesHelp)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, recorder.Describe(err))
+		return recorder.ExitCode(err)
+	}
+
+	var logOut io.Writer = os.Stderr
+	format := cfg.LogFormat
+	if logging.IsTerminal(os.Stderr) {
+		term := logging.NewTerminal(os.Stderr)
+		defer term.Clear()
+		logOut, cfg.Progress = term, term.SetStatus
+		if format == "auto" {
+			format = "text"
+		}
+	}
+	cfg.Logger = logging.New(logOut, format, cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := recorder.Run(ctx, cfg)
+	if err != nil {
+		if t, ok := logOut.(*logging.Terminal); ok {
+			t.Clear()
+		}
+		fmt.Fprintln(os.Stderr, recorder.Describe(err))
+		return recorder.ExitCode(err)
+	}
+	cfg.Logger.Info("done", "file", res.File, "metadata", res.MetadataFile, "reason", res.StopReason)
+	return 0
+}
