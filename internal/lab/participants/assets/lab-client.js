@@ -1,7 +1,7 @@
 // lab-client.js: joining a Jitsi meeting with the lib-jitsi-meet 2021 API
 // (global JitsiMeetJS), shared by participant.html and meeting.html.
 // Needs /config.js (global `config`) and /libs/lib-jitsi-meet.min.js, which
-// LabClient.load() fetches from the web front.
+// LabClient.load() fetches from the web front and initialises.
 'use strict';
 
 (function (global) {
@@ -22,6 +22,9 @@
         if (typeof global.JitsiMeetJS === 'undefined') await loadScript('/libs/lib-jitsi-meet.min.js');
         if (typeof global.JitsiMeetJS === 'undefined') throw new Error('lib-jitsi-meet did not define JitsiMeetJS');
         if (typeof global.config === 'undefined') throw new Error('/config.js did not define config');
+        // init before anything else: createLocalTracks reads its options.
+        JitsiMeetJS.init({ disableAudioLevels: true });
+        JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.ERROR);
         return global.config;
     }
 
@@ -72,8 +75,6 @@
     function join(cfg, room, opts, h) {
         const JM = JitsiMeetJS;
         const call = (name, ...args) => { if (h[name]) { try { h[name](...args); } catch (e) { console.error(name, e); } } };
-        JM.init({ disableAudioLevels: true });
-        JM.setLogLevel(JM.logLevels.ERROR);
 
         const serviceUrl = absoluteServiceURL(cfg.websocket || cfg.bosh);
         const connection = new JM.JitsiConnection(null, null,
@@ -86,6 +87,9 @@
             const confOpts = Object.assign({}, cfg, {
                 p2p: { enabled: false },
                 disableSimulcast: true,
+                // The 2021 lib's RTX munging copies the ssrc-level msid, which
+                // Chromium no longer writes: its answer then fails to parse.
+                disableRtx: true,
                 videoQuality: Object.assign({}, cfg.videoQuality, { preferredCodec: 'VP8' }),
             });
             let conf;
