@@ -30,6 +30,8 @@ type Bridge struct {
 	cert tls.Certificate
 
 	paused atomic.Bool
+	done   chan struct{} // closed by Close; stops the feedback loop
+	wg     sync.WaitGroup
 
 	allocMu sync.Mutex // serialises endpoint creation (gathering happens outside mu)
 
@@ -58,11 +60,12 @@ type endpoint struct {
 	ws         *websocket.Conn
 	expired    bool
 
-	statsMu       sync.Mutex
-	received      map[uint32]*StreamStats
-	forwarded     map[uint32]*StreamStats
-	rtcpReceived  uint64
-	rtcpForwarded uint64
+	statsMu      sync.Mutex
+	received     map[uint32]*StreamStats
+	forwarded    map[uint32]*StreamStats
+	rtcpReceived uint64
+	rtcpSent     uint64
+	recvStates   map[uint32]*receiveState // per SSRC sent by this endpoint
 }
 
 // New creates a bridge with a fresh self-signed DTLS certificate.
@@ -79,12 +82,16 @@ func New(cfg Config) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate DTLS certificate: %w", err)
 	}
-	return &Bridge{
+	b := &Bridge{
 		log:         log.With("component", "bridge"),
 		id:          id,
 		cert:        cert,
+		done:        make(chan struct{}),
 		conferences: map[string]*conference{},
-	}, nil
+	}
+	b.wg.Add(1)
+	go b.feedbackLoop()
+	return b, nil
 }
 
 // Close expires every endpoint. It is idempotent.
@@ -105,6 +112,8 @@ func (b *Bridge) Close() error {
 	}
 	b.conferences = map[string]*conference{}
 	b.mu.Unlock()
+	close(b.done)
+	b.wg.Wait()
 	for _, ep := range all {
 		b.shutdown(ep)
 	}
@@ -309,6 +318,7 @@ func (b *Bridge) endpointLocked(confID, endpointID string, create bool) *endpoin
 			receivable: map[uint32]bool{},
 			received:   map[uint32]*StreamStats{},
 			forwarded:  map[uint32]*StreamStats{},
+			recvStates: map[uint32]*receiveState{},
 		}
 		c.endpoints[endpointID] = ep
 	}
@@ -362,10 +372,13 @@ type EndpointStats struct {
 	Receivable  []uint32
 	// Received counts RTP per SSRC sent by this endpoint; Forwarded counts
 	// RTP per SSRC forwarded to it.
-	Received      map[uint32]StreamStats
-	Forwarded     map[uint32]StreamStats
-	RTCPReceived  uint64
-	RTCPForwarded uint64
+	Received  map[uint32]StreamStats
+	Forwarded map[uint32]StreamStats
+	// RTCPReceived counts compound RTCP packets from the endpoint; RTCPSent
+	// those sent to it (forwarded SR/PLI/FIR/NACK and the bridge's own
+	// receiver reports and key frame requests).
+	RTCPReceived uint64
+	RTCPSent     uint64
 }
 
 // ConferenceStats describes one conference.
@@ -406,7 +419,7 @@ func (b *Bridge) Stats() Stats {
 			for k, v := range ep.forwarded {
 				es.Forwarded[k] = *v
 			}
-			es.RTCPReceived, es.RTCPForwarded = ep.rtcpReceived, ep.rtcpForwarded
+			es.RTCPReceived, es.RTCPSent = ep.rtcpReceived, ep.rtcpSent
 			ep.statsMu.Unlock()
 			cs.Endpoints[eid] = es
 		}

@@ -262,6 +262,21 @@ func TestBridgeForwardsRTPOnlyToEndpointsToldAboutTheSource(t *testing.T) {
 		})
 	})
 
+	t.Run("A gets receiver reports and REMB for X from the bridge", func(t *testing.T) {
+		a.expectRTCP("RR for X", func(p rtcp.Packet) bool {
+			rr, ok := p.(*rtcp.ReceiverReport)
+			if !ok || rr.SSRC != bridgeSSRC || len(rr.Reports) != 1 {
+				return false
+			}
+			r := rr.Reports[0]
+			return r.SSRC == ssrcX && r.LastSequenceNumber == 109 && r.TotalLost == 0 && r.FractionLost == 0 && r.LastSenderReport != 0
+		})
+		a.expectRTCP("REMB for X", func(p rtcp.Packet) bool {
+			remb, ok := p.(*rtcp.ReceiverEstimatedMaximumBitrate)
+			return ok && len(remb.SSRCs) == 1 && remb.SSRCs[0] == ssrcX && remb.Bitrate >= 1e6
+		})
+	})
+
 	t.Run("owner learned from RTP without SetSources", func(t *testing.T) {
 		const ssrcY = 0x55667788
 		b.SetReceivable(testConf, "A", []uint32{ssrcY})

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/pion/rtcp"
 )
@@ -19,6 +20,7 @@ func (b *Bridge) routeRTP(src *endpoint, pkt []byte) {
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	src.statsMu.Lock()
 	count(src.received, ssrc, len(pkt))
+	src.noteRTP(ssrc, pkt, time.Now())
 	src.statsMu.Unlock()
 	b.learnOwner(src, ssrc)
 	if b.paused.Load() {
@@ -99,6 +101,9 @@ func (b *Bridge) routeRTCP(src *endpoint, pkt []byte) {
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.SenderReport:
+			src.statsMu.Lock()
+			src.noteSR(p, time.Now())
+			src.statsMu.Unlock()
 			// Report blocks describe what src received from others; they mean
 			// nothing to the receivers of src's stream.
 			sr := *p
@@ -157,7 +162,7 @@ func (b *Bridge) sendRTCP(dst *endpoint, pkts ...rtcp.Packet) {
 		return
 	}
 	dst.statsMu.Lock()
-	dst.rtcpForwarded++
+	dst.rtcpSent++
 	dst.statsMu.Unlock()
 }
 
