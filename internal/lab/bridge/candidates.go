@@ -20,7 +20,7 @@ func fromICECandidate(c ice.Candidate) Candidate {
 		Port:       c.Port(),
 		Type:       c.Type().String(),
 		Generation: 0,
-		ID:         c.ID(),
+		ID:         strings.TrimPrefix(c.ID(), "candidate:"),
 	}
 }
 
