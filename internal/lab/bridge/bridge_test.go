@@ -400,6 +400,15 @@ func TestSetRemoteTransportNeedsAllocatedEndpoint(t *testing.T) {
 	if first.Ufrag != again.Ufrag || first.Fingerprint != again.Fingerprint {
 		t.Fatal("allocating twice created a new transport")
 	}
+	if err := b.SetRemoteTransport(testConf, "A", Transport{}); err == nil {
+		t.Fatal("remote transport without ufrag/pwd accepted")
+	}
+	if err := b.SetRemoteTransport(testConf, "A", Transport{Ufrag: "abcd", Pwd: "0123456789012345678901"}); err != nil {
+		t.Fatalf("valid remote transport after a refused one: %v", err)
+	}
+	if err := b.SetRemoteTransport(testConf, "A", Transport{Ufrag: "abcd", Pwd: "0123456789012345678901"}); err == nil {
+		t.Fatal("second remote transport accepted")
+	}
 	if first.WebSocketURL != "" {
 		t.Fatalf("WebSocketURL %q without colibri base", first.WebSocketURL)
 	}

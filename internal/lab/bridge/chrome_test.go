@@ -37,7 +37,7 @@ async function gathered(pc) {
   });
 }
 async function main() {
-  const stream = await navigator.mediaDevices.getUserMedia({video: {width: 320, height: 240}});
+  const stream = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720}});
   const sender = new RTCPeerConnection();
   await sender.setRemoteDescription({type: 'offer', sdp: await (await fetch('/sender-offer')).text()});
   const tr = sender.getTransceivers()[0];
@@ -60,7 +60,7 @@ async function main() {
       if (s.type === 'inbound-rtp' && s.kind === 'video') { rep.framesDecoded = s.framesDecoded || 0; rep.ssrc = s.ssrc; rep.width = s.frameWidth; }
     });
     (await sender.getStats()).forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') { rep.pliCount = s.pliCount; rep.firCount = s.firCount; }
+      if (s.type === 'outbound-rtp' && s.kind === 'video') { rep.pliCount = s.pliCount; rep.targetBitrate = s.targetBitrate; }
     });
     await fetch('/report', {method: 'POST', body: JSON.stringify(rep)});
   }
@@ -69,12 +69,13 @@ main().catch((e) => log('error: ' + e));
 </script></body></html>`
 
 type chromeReport struct {
-	FramesDecoded int    `json:"framesDecoded"`
-	SSRC          uint32 `json:"ssrc"`
-	Width         int    `json:"width"`
-	PLICount      int    `json:"pliCount"`
-	SenderState   string `json:"senderState"`
-	ReceiverState string `json:"receiverState"`
+	FramesDecoded int     `json:"framesDecoded"`
+	SSRC          uint32  `json:"ssrc"`
+	Width         int     `json:"width"`
+	PLICount      int     `json:"pliCount"`
+	SenderState   string  `json:"senderState"`
+	TargetBitrate float64 `json:"targetBitrate"`
+	ReceiverState string  `json:"receiverState"`
 }
 
 // bridgeOffer is the SDP a focus would derive from the bridge's transport.
@@ -85,7 +86,7 @@ func bridgeOffer(t Transport, direction string, ssrc uint32) string {
 	fmt.Fprintf(&sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s %s\r\na=setup:%s\r\n",
 		t.Ufrag, t.Pwd, t.Fingerprint.Hash, t.Fingerprint.Value, t.Fingerprint.Setup)
 	fmt.Fprintf(&sb, "a=mid:0\r\na=%s\r\na=rtcp-mux\r\na=rtpmap:100 VP8/90000\r\n", direction)
-	sb.WriteString("a=rtcp-fb:100 ccm fir\r\na=rtcp-fb:100 nack\r\na=rtcp-fb:100 nack pli\r\n")
+	sb.WriteString("a=rtcp-fb:100 ccm fir\r\na=rtcp-fb:100 nack\r\na=rtcp-fb:100 nack pli\r\na=rtcp-fb:100 goog-remb\r\n")
 	for _, c := range t.Candidates {
 		fmt.Fprintf(&sb, "a=candidate:%s %d %s %d %s %d typ %s generation 0\r\n", c.Foundation, c.Component, c.Protocol, c.Priority, c.IP, c.Port, c.Type)
 	}
@@ -255,7 +256,9 @@ func TestChromiumVideoFlowsThroughBridge(t *testing.T) {
 	for {
 		select {
 		case last = <-reports:
-			if last.FramesDecoded >= 10 {
+			// Chrome starts at ~300 kbps and only climbs on the bridge's
+			// receiver reports and REMB.
+			if last.FramesDecoded >= 10 && last.TargetBitrate >= 600_000 {
 				mu.Lock()
 				want := senderSSRC
 				mu.Unlock()
@@ -266,8 +269,8 @@ func TestChromiumVideoFlowsThroughBridge(t *testing.T) {
 					t.Errorf("sender got no PLI (bridge asks for a key frame on subscription)")
 				}
 				st := b.Stats().Conferences[testConf]
-				t.Logf("chromium decoded %d frames (width %d); sender PLIs %d; bridge stats: sender %+v receiver %+v",
-					last.FramesDecoded, last.Width, last.PLICount, st.Endpoints["sender"], st.Endpoints["receiver"])
+				t.Logf("chromium decoded %d frames (width %d); sender PLIs %d, target bitrate %.0f; bridge stats: sender %+v receiver %+v",
+					last.FramesDecoded, last.Width, last.PLICount, last.TargetBitrate, st.Endpoints["sender"], st.Endpoints["receiver"])
 				return
 			}
 		case <-deadline:

@@ -222,12 +222,13 @@ func (s *session) start(remote Transport) error {
 		s.mu.Unlock()
 		return errors.New("remote transport already set")
 	}
+	if remote.Ufrag == "" || remote.Pwd == "" {
+		s.mu.Unlock()
+		return errors.New("remote transport without ufrag/pwd")
+	}
 	s.started = true
 	s.remoteFP = remote.Fingerprint
 	s.mu.Unlock()
-	if remote.Ufrag == "" || remote.Pwd == "" {
-		return errors.New("remote transport without ufrag/pwd")
-	}
 	s.addRemoteCandidates(remote.Candidates)
 	s.wg.Add(1)
 	go func() {
