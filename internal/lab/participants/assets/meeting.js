@@ -41,6 +41,16 @@
         const t = tile(id);
         t.name = name || '';
         t.nameEl.textContent = name || id;
+        sortTiles();
+    }
+
+    // Tiles in name order, so they keep their places as people come and go.
+    function sortTiles() {
+        const grid = $('grid');
+        const sorted = Object.entries(tiles)
+            .sort(([a, ta], [b, tb]) => (a === 'local') - (b === 'local') || (ta.name || a).localeCompare(tb.name || b, undefined, { numeric: true }))
+            .map(([, t]) => t.el);
+        sorted.forEach(el => grid.appendChild(el));
     }
 
     function removeTile(id) {
