@@ -83,6 +83,12 @@ func (b *fakeBridge) ExpireEndpoint(confID, endpointID string) {
 	b.record("expire %s %s", confID, endpointID)
 }
 
+func (b *fakeBridge) remoteOf(endpointID string) bridge.Transport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.remote[endpointID]
+}
+
 func (b *fakeBridge) called(call string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
