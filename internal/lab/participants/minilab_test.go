@@ -158,7 +158,13 @@ func TestMiniLabThreeParticipantsSeeAndHearEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	time.Sleep(6 * time.Second)
+	time.Sleep(3 * time.Second)
+	before, procs := treeCPUTicks(g.BrowserPID())
+	start := time.Now()
+	time.Sleep(5 * time.Second)
+	after, _ := treeCPUTicks(g.BrowserPID())
+	t.Logf("3 participants in a meeting: %.0f%% of one core (%d chromium processes)",
+		float64(after-before)/100/time.Since(start).Seconds()*100, procs)
 	reports, err := g.Reports(t.Context())
 	if err != nil {
 		t.Fatal(err)
