@@ -459,3 +459,6 @@ func TestPingDiscoAndUnknownIQ(t *testing.T) {
 		t.Errorf("unknown IQ reply %q", sent[2])
 	}
 }
+
+// The lab bridge must satisfy the focus's Bridge interface.
+var _ Bridge = (*bridge.Bridge)(nil)
