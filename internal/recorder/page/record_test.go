@@ -1,0 +1,319 @@
+package page
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+type tileRect struct{ X, Y, W, H int }
+
+type tile struct {
+	ParticipantID string   `json:"participantId"`
+	Name          string   `json:"name"`
+	Source        string   `json:"source"`
+	Stage         bool     `json:"stage"`
+	Video         bool     `json:"video"`
+	Rect          tileRect `json:"rect"`
+}
+
+type layout struct {
+	Mode   string `json:"mode"`
+	Frames int    `json:"frames"`
+	Tiles  []tile `json:"tiles"`
+}
+
+func (l layout) tile(id, source string) (tile, bool) {
+	for _, t := range l.Tiles {
+		if t.ParticipantID == id && t.Source == source {
+			return t, true
+		}
+	}
+	return tile{}, false
+}
+
+func needFFmpeg(t *testing.T) {
+	for _, bin := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skip(bin, " not installed")
+		}
+	}
+}
+
+// TestRecordsThreeParticipantsAsH264OpusGrid joins through the fake lib,
+// lets three coloured, sounding participants in, records ~5 s and checks
+// the file: H.264 1280x720 + Opus, the colours in a 2x2 grid, the names drawn.
+func TestRecordsThreeParticipantsAsH264OpusGrid(t *testing.T) {
+	needFFmpeg(t)
+	h := newHarness(t, fakeDeployment(t))
+	h.open("/_recorder?scenario=join")
+
+	if err := h.eval(`window.recorder.start(` + startOpts("") + `)`); err != nil {
+		t.Fatalf("start: %v\n%s", err, h.describe())
+	}
+	enc := h.waitFor(func(e event) bool { return e.Type == "encoder" }, 5*time.Second)
+	if enc.Video != "h264" || enc.Audio != "opus" || !strings.Contains(enc.MimeType, "matroska") {
+		t.Fatalf("encoder %s", enc.Raw)
+	}
+	started := time.Now()
+	add := `fakeMeeting.addRemote('a1', 'Alice Red', '#ff0000', 440);
+fakeMeeting.addRemote('b2', 'Bob Green', '#00ff00', 660);
+fakeMeeting.addRemote('c3', 'Carol Blue', '#0000ff', 880);`
+	if err := h.eval(add); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5*time.Second - time.Since(started))
+	l := evalValue[layout](h, `window.recorder.debug()`)
+	if l.Mode != "grid" || len(l.Tiles) != 3 {
+		t.Fatalf("layout %+v", l)
+	}
+	for _, tl := range l.Tiles {
+		if !tl.Video {
+			t.Errorf("tile %s shows no video: %+v", tl.ParticipantID, tl)
+		}
+	}
+	if err := h.eval(`window.recorder.stop()`); err != nil {
+		t.Fatal("stop: ", err)
+	}
+
+	// Events: the states in order, stopped after the last chunk, nothing secret.
+	var states []string
+	var fps []float64
+	sawStopped := false
+	for _, e := range h.snapshot() {
+		switch e.Type {
+		case "state":
+			states = append(states, e.State)
+		case "stats":
+			fps = append(fps, e.Fps)
+		case "stopped":
+			sawStopped = true
+		case "chunk":
+			if sawStopped {
+				t.Error("chunk after stopped")
+			}
+		}
+		if strings.Contains(e.Raw, "secret.jwt.value") {
+			t.Errorf("event leaks the JWT: %s", e.Raw)
+		}
+	}
+	want := "loaded connecting connected joining joined recording left"
+	if got := strings.Join(states, " "); got != want {
+		t.Errorf("states %q, want %q", got, want)
+	}
+	if !sawStopped {
+		t.Error("no stopped event")
+	}
+	if len(fps) == 0 {
+		t.Error("no stats")
+	}
+	for _, f := range fps {
+		if f < 27 || f > 33 {
+			t.Errorf("composite fps %.1f, want ~30 (all: %v)", f, fps)
+		}
+	}
+	t.Logf("composite fps reported by stats: %v", fps)
+
+	// What the page asked lib-jitsi-meet for.
+	var fake struct {
+		Connection struct {
+			Token      string
+			ServiceURL string `json:"serviceUrl"`
+			Hosts      map[string]string
+			Name       string `json:"connectName"`
+		}
+		Conference struct {
+			Name        string
+			P2P         map[string]any `json:"p2p"`
+			StartSilent bool
+		}
+		DisplayName string
+		Constraints []map[string]any
+	}
+	raw := evalValue[[]byte](h, `window.fakeLog`)
+	if err := json.Unmarshal(raw, &fake); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Connection.Token != "secret.jwt.value" || fake.Conference.Name != "team-sync" || fake.Connection.Name != "team-sync" {
+		t.Errorf("token/room: %s", raw)
+	}
+	if !strings.HasPrefix(fake.Connection.ServiceURL, "ws://127.0.0.1:") || !strings.HasSuffix(fake.Connection.ServiceURL, "/xmpp-websocket?room=team-sync") {
+		t.Errorf("service URL %q", fake.Connection.ServiceURL)
+	}
+	if fake.Connection.Hosts["domain"] != "localhost" {
+		t.Errorf("hosts %v", fake.Connection.Hosts)
+	}
+	if fake.Conference.P2P["enabled"] != false || fake.Conference.StartSilent {
+		t.Errorf("conference options: %s", raw)
+	}
+	if fake.DisplayName != "Recorder" {
+		t.Errorf("display name %q", fake.DisplayName)
+	}
+	if len(fake.Constraints) == 0 {
+		t.Error("no receiver constraints sent")
+	} else {
+		last := fake.Constraints[len(fake.Constraints)-1]
+		c, _ := last["constraints"].(map[string]any)
+		if _, ok := c["a1-v0"]; !ok {
+			t.Errorf("last receiver constraints without a1's source: %v", last)
+		}
+	}
+
+	// The file.
+	dir := t.TempDir()
+	rawFile := filepath.Join(dir, "raw.mkv")
+	if err := os.WriteFile(rawFile, h.file(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mkv := filepath.Join(dir, "rec.mkv")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", rawFile, "-c", "copy", mkv).CombinedOutput(); err != nil {
+		t.Fatalf("remux: %v\n%s", err, out)
+	}
+	probe := ffprobe(t, mkv)
+	var video, audio map[string]any
+	for _, s := range probe.Streams {
+		switch s["codec_type"] {
+		case "video":
+			video = s
+		case "audio":
+			audio = s
+		}
+	}
+	if video == nil || video["codec_name"] != "h264" || video["width"] != 1280.0 || video["height"] != 720.0 {
+		t.Errorf("video stream %v", video)
+	}
+	if audio == nil || audio["codec_name"] != "opus" {
+		t.Errorf("audio stream %v", audio)
+	}
+	dur, _ := strconv.ParseFloat(probe.Format["duration"].(string), 64)
+	if dur < 4.5 || dur > 6.5 {
+		t.Errorf("duration %.2f s, want ~5", dur)
+	}
+	frames := countFrames(t, mkv)
+	t.Logf("file: %d bytes in %d chunks, %.2f s, %d video frames (%.1f fps), video %v %vx%v, audio %v %v Hz",
+		len(h.file()), len(h.chunks), dur, frames, float64(frames)/dur, video["codec_name"], video["width"], video["height"], audio["codec_name"], audio["sample_rate"])
+	if fpsFile := float64(frames) / dur; fpsFile < 25 {
+		t.Errorf("file has %.1f fps", fpsFile)
+	}
+	if vol := meanVolume(t, mkv); vol < -40 {
+		t.Errorf("audio mean volume %.1f dB: the mix is silent", vol)
+	}
+
+	// A frame at ~3 s: each colour at its tile's centre, a name label at its corner.
+	img := frameAt(t, mkv, 3.0, 1280, 720)
+	colours := map[string][3]int{"a1": {255, 0, 0}, "b2": {0, 255, 0}, "c3": {0, 0, 255}}
+	wantRects := map[string]tileRect{"a1": {0, 0, 640, 360}, "b2": {640, 0, 640, 360}, "c3": {320, 360, 640, 360}}
+	for id, c := range colours {
+		tl, _ := l.tile(id, "camera")
+		if tl.Rect != wantRects[id] {
+			t.Errorf("%s rect %+v, want %+v", id, tl.Rect, wantRects[id])
+		}
+		r := tl.Rect
+		got := img.at(r.X+r.W/2, r.Y+r.H/2)
+		if !near(got, c, 60) {
+			t.Errorf("%s centre colour %v, want %v", id, got, c)
+		}
+		// The label box sits at the bottom-left: dark box with white text.
+		white := img.count(r.X+4, r.Y+r.H-50, r.X+200, r.Y+r.H-4, func(p [3]int) bool { return p[0] > 200 && p[1] > 200 && p[2] > 200 })
+		if white < 30 {
+			t.Errorf("%s: no name text in the label area (%d white pixels)", id, white)
+		}
+	}
+}
+
+type probeResult struct {
+	Streams []map[string]any `json:"streams"`
+	Format  map[string]any   `json:"format"`
+}
+
+func ffprobe(t *testing.T, file string) probeResult {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_format", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	var p probeResult
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func countFrames(t *testing.T, file string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", file).Output()
+	if err != nil {
+		t.Fatalf("count frames: %v", err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
+
+var meanVolumeRE = regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`)
+
+func meanVolume(t *testing.T, file string) float64 {
+	t.Helper()
+	out, _ := exec.Command("ffmpeg", "-v", "info", "-i", file, "-vn", "-af", "volumedetect", "-f", "null", "-").CombinedOutput()
+	m := meanVolumeRE.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no volume in ffmpeg output:\n%s", out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+type rgbImage struct {
+	w, h int
+	pix  []byte
+}
+
+func (im rgbImage) at(x, y int) [3]int {
+	i := (y*im.w + x) * 3
+	return [3]int{int(im.pix[i]), int(im.pix[i+1]), int(im.pix[i+2])}
+}
+
+func (im rgbImage) count(x0, y0, x1, y1 int, match func([3]int) bool) int {
+	n := 0
+	for y := max(0, y0); y < min(im.h, y1); y++ {
+		for x := max(0, x0); x < min(im.w, x1); x++ {
+			if match(im.at(x, y)) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func frameAt(t *testing.T, file string, sec float64, w, h int) rgbImage {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", "-v", "error", "-ss", fmt.Sprint(sec), "-i", file, "-frames:v", "1",
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("frame at %.1f s: %v", sec, err)
+	}
+	if out.Len() != w*h*3 {
+		t.Fatalf("frame has %d bytes, want %d", out.Len(), w*h*3)
+	}
+	return rgbImage{w: w, h: h, pix: out.Bytes()}
+}
+
+func near(a, b [3]int, tol int) bool {
+	for i := range a {
+		d := a[i] - b[i]
+		if d < -tol || d > tol {
+			return false
+		}
+	}
+	return true
+}

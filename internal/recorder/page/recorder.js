@@ -1,0 +1,1555 @@
+// recorder.js: the in-browser half of jitsi-recorder. It joins a meeting with
+// the deployment's own lib-jitsi-meet (sending no media), draws the remote
+// video onto one canvas, mixes the remote audio with WebAudio, encodes both
+// with one MediaRecorder and hands the chunks to Go through the CDP binding
+// __recorderEmit. The contract with the Go side is in page.go.
+'use strict';
+
+(function () {
+    const BINDING = '__recorderEmit';
+
+    // ---------------------------------------------------------------- events
+
+    // Secrets never leave the page, not even inside an error message.
+    let secrets = [];
+
+    function scrub(text) {
+        let s = String(text === undefined || text === null ? '' : text);
+        for (const secret of secrets) {
+            if (secret) {
+                s = s.split(secret).join('***');
+            }
+        }
+        return s;
+    }
+
+    function emit(ev) {
+        const fn = window[BINDING];
+        if (typeof fn !== 'function') {
+            return;
+        }
+        try {
+            fn(JSON.stringify(ev));
+        } catch (e) {
+            console.warn('recorder: emit failed', e);
+        }
+    }
+
+    function emitState(state) {
+        emit({ type: 'state', state, t: Date.now() });
+    }
+
+    function emitError(code, message) {
+        emit({ type: 'error', code, message: scrub(message) });
+    }
+
+    // CodedError carries a contract error code as its message, so that the
+    // Go side sees the code as the exception text of recorder.start().
+    class CodedError extends Error {
+        constructor(code, detail) {
+            super(code);
+            this.code = code;
+            this.detail = scrub(detail || code);
+        }
+    }
+
+    // ---------------------------------------------------------------- layout
+
+    // gridShape returns columns and rows for n tiles: 1 -> 1x1, 2 -> 2x1,
+    // 3-4 -> 2x2, 5-6 -> 3x2, 7-9 -> 3x3.
+    function gridShape(n) {
+        if (n <= 1) {
+            return [ 1, 1 ];
+        }
+        if (n === 2) {
+            return [ 2, 1 ];
+        }
+        if (n <= 4) {
+            return [ 2, 2 ];
+        }
+        if (n <= 6) {
+            return [ 3, 2 ];
+        }
+
+        return [ 3, 3 ];
+    }
+
+    function rect(x, y, w, h) {
+        return { x: Math.round(x), y: Math.round(y), w: Math.round(w), h: Math.round(h) };
+    }
+
+    // computeLayout decides what goes where. people are in join order, each
+    // {id, name, order, lastSpoke}; share is the desktop source on stage or
+    // null. A share takes the stage with everybody in a strip; up to 9
+    // people share a grid; more get the active speaker on stage.
+    function computeLayout(W, H, people, dominant, share) {
+        const n = people.length;
+        if (n === 0 && !share) {
+            return { mode: 'empty', tiles: [] };
+        }
+        if (!share && n <= 9) {
+            const [ cols, rows ] = gridShape(n);
+            const cw = W / cols;
+            const ch = H / rows;
+            const tiles = people.map((p, i) => {
+                const row = Math.floor(i / cols);
+                const inRow = Math.min(cols, n - row * cols);
+                const x0 = (W - inRow * cw) / 2; // centre an incomplete last row
+                return {
+                    participantId: p.id, name: p.name, source: 'camera', stage: false,
+                    rect: rect(x0 + (i % cols) * cw, row * ch, cw, ch)
+                };
+            });
+
+            return { mode: 'grid', tiles };
+        }
+        const stripH = Math.round(H * 0.2);
+        const stage = rect(0, 0, W, H - stripH);
+        let onStage;
+        let others;
+        let mode;
+        if (share) {
+            mode = 'share';
+            const owner = people.find(p => p.id === share.participantId);
+            onStage = {
+                participantId: share.participantId,
+                name: owner ? owner.name : share.participantId,
+                source: 'desktop', stage: true, rect: stage
+            };
+            others = people.slice();
+        } else {
+            mode = 'speaker';
+            const speaker = people.find(p => p.id === dominant) || byRecency(people)[0];
+            onStage = { participantId: speaker.id, name: speaker.name, source: 'camera', stage: true, rect: stage };
+            others = people.filter(p => p.id !== speaker.id);
+        }
+        const maxStrip = Math.max(1, Math.floor(W / (stripH * 4 / 3)));
+        others = byRecency(others).slice(0, maxStrip);
+        // keep the strip in join order so that tiles do not jump around
+        others.sort((a, b) => a.order - b.order);
+        const tiles = [ onStage ];
+        if (others.length) {
+            const tw = Math.min(stripH * 16 / 9, W / others.length);
+            const x0 = (W - tw * others.length) / 2;
+            others.forEach((p, i) => {
+                tiles.push({
+                    participantId: p.id, name: p.name, source: 'camera', stage: false,
+                    rect: rect(x0 + i * tw, H - stripH, tw, stripH)
+                });
+            });
+        }
+
+        return { mode, tiles };
+    }
+
+    // byRecency orders people by who spoke last, then by who joined first.
+    function byRecency(people) {
+        return people.slice().sort((a, b) => (b.lastSpoke - a.lastSpoke) || (a.order - b.order));
+    }
+
+    // ---------------------------------------------------------------- drawing
+
+    const PALETTE = [ '#5d6d7e', '#6c5b7b', '#355c7d', '#4f6d5a', '#7d5a50', '#56667a', '#6b6b47', '#4a5d73' ];
+
+    function colourFor(id) {
+        let h = 0;
+        for (let i = 0; i < id.length; i++) {
+            h = ((h * 31) + id.charCodeAt(i)) >>> 0;
+        }
+
+        return PALETTE[h % PALETTE.length];
+    }
+
+    function initials(name) {
+        const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+        if (!words.length) {
+            return '?';
+        }
+        const letters = words.length === 1 ? [ ...words[0] ].slice(0, 2) : [ [ ...words[0] ][0], [ ...words[1] ][0] ];
+
+        return letters.join('').toUpperCase();
+    }
+
+    // A tile's content is inset by GAP so that neighbours stay apart.
+    const GAP = 2;
+
+    class Compositor {
+        constructor(width, height) {
+            this.W = width;
+            this.H = height;
+            this.canvas = document.createElement('canvas');
+            this.canvas.width = width;
+            this.canvas.height = height;
+            this.ctx = this.canvas.getContext('2d', { alpha: false, desynchronized: true });
+            this.people = new Map(); // id -> {id, name, order, lastSpoke}
+            this.videos = new Map(); // key -> {key, participantId, videoType, muted, mst, el, jitsiTrack, since}
+            this.dominant = null;
+            this.nextOrder = 0;
+            this.frames = 0;
+            this.layout = { mode: 'empty', tiles: [] };
+            this.onLayout = null;
+            this.layoutSig = '';
+        }
+
+        addPerson(id, name) {
+            const p = this.people.get(id);
+            if (p) {
+                p.name = name || p.name;
+
+                return;
+            }
+            this.people.set(id, { id, name: name || id, order: this.nextOrder++, lastSpoke: 0 });
+        }
+
+        removePerson(id) {
+            this.people.delete(id);
+            if (this.dominant === id) {
+                this.dominant = null;
+            }
+        }
+
+        rename(id, name) {
+            const p = this.people.get(id);
+            if (p && name) {
+                p.name = name;
+            }
+        }
+
+        setDominant(id) {
+            this.dominant = id;
+            const p = this.people.get(id);
+            if (p) {
+                p.lastSpoke = performance.now();
+            }
+        }
+
+        addVideo(key, participantId, mst, videoType, muted, jitsiTrack) {
+            this.removeVideo(key);
+            const el = document.createElement('video');
+            el.muted = true;
+            el.autoplay = true;
+            el.playsInline = true;
+            el.srcObject = new MediaStream([ mst ]);
+            mediaContainer().appendChild(el);
+            el.play().catch(() => { /* autoplay retries on its own */ });
+            this.videos.set(key, {
+                key, participantId, videoType: videoType || 'camera', muted: Boolean(muted),
+                mst, el, jitsiTrack, since: performance.now()
+            });
+        }
+
+        removeVideo(key) {
+            const v = this.videos.get(key);
+            if (!v) {
+                return;
+            }
+            this.videos.delete(key);
+            v.el.pause();
+            v.el.srcObject = null;
+            v.el.remove();
+        }
+
+        setVideoMuted(key, muted) {
+            const v = this.videos.get(key);
+            if (v && v.muted !== Boolean(muted)) {
+                v.muted = Boolean(muted);
+                if (!v.muted) {
+                    v.since = performance.now();
+                }
+            }
+        }
+
+        setVideoType(key, videoType) {
+            const v = this.videos.get(key);
+            if (v && videoType && v.videoType !== videoType) {
+                v.videoType = videoType;
+                v.since = performance.now();
+            }
+        }
+
+        // share picks the screen share for the stage: the active speaker's,
+        // else the one that started last. Signalled mute removes it at once.
+        share() {
+            let best = null;
+            for (const v of this.videos.values()) {
+                if (v.videoType !== 'desktop' || v.muted || v.mst.readyState !== 'live' || !this.people.has(v.participantId)) {
+                    continue;
+                }
+                if (!best
+                    || (v.participantId === this.dominant && best.participantId !== this.dominant)
+                    || (v.since > best.since && (best.participantId !== this.dominant || v.participantId === this.dominant))) {
+                    best = v;
+                }
+            }
+
+            return best;
+        }
+
+        // videoFor returns the live video source for a tile, or null for a name tile.
+        videoFor(tile) {
+            let best = null;
+            for (const v of this.videos.values()) {
+                if (v.participantId !== tile.participantId || !isShowable(v)) {
+                    continue;
+                }
+                const wanted = tile.source === 'desktop' ? v.videoType === 'desktop' : v.videoType !== 'desktop';
+                if (wanted && (!best || v.since > best.since)) {
+                    best = v;
+                }
+            }
+
+            return best;
+        }
+
+        computeLayout() {
+            const people = [ ...this.people.values() ].sort((a, b) => a.order - b.order);
+            this.layout = computeLayout(this.W, this.H, people, this.dominant, this.share());
+            const sig = JSON.stringify(this.layout.tiles.map(t => [ t.participantId, t.source, t.rect.h ]));
+            if (sig !== this.layoutSig) {
+                this.layoutSig = sig;
+                if (this.onLayout) {
+                    try {
+                        this.onLayout(this.layout);
+                    } catch (e) {
+                        console.warn('recorder: layout callback', e);
+                    }
+                }
+            }
+
+            return this.layout;
+        }
+
+        draw() {
+            const ctx = this.ctx;
+            const layout = this.computeLayout();
+            ctx.fillStyle = '#111111';
+            ctx.fillRect(0, 0, this.W, this.H);
+            if (layout.mode === 'empty') {
+                this.drawWaiting();
+            }
+            for (const tile of layout.tiles) {
+                const r = tile.rect;
+                const x = r.x + GAP;
+                const y = r.y + GAP;
+                const w = r.w - 2 * GAP;
+                const h = r.h - 2 * GAP;
+                if (w <= 0 || h <= 0) {
+                    continue;
+                }
+                ctx.fillStyle = '#1c1c1c';
+                ctx.fillRect(x, y, w, h);
+                const v = this.videoFor(tile);
+                if (v) {
+                    drawContain(ctx, v.el, x, y, w, h);
+                } else {
+                    this.drawNameTile(tile, x, y, w, h);
+                }
+                const label = tile.source === 'desktop' ? `${tile.name} (screen)` : tile.name;
+                if (v || tile.source === 'desktop') {
+                    this.drawLabel(label, x, y, w, h);
+                }
+            }
+            this.frames++;
+        }
+
+        drawWaiting() {
+            const ctx = this.ctx;
+            ctx.fillStyle = '#888888';
+            ctx.font = `${Math.round(this.H / 24)}px sans-serif`;
+            ctx.textAlign = 'center';
+            ctx.textBaseline = 'middle';
+            ctx.fillText('Waiting for participants\u2026', this.W / 2, this.H / 2);
+        }
+
+        drawNameTile(tile, x, y, w, h) {
+            const ctx = this.ctx;
+            const radius = Math.max(8, Math.min(w, h) * 0.2);
+            const cx = x + w / 2;
+            const cy = y + h / 2 - radius * 0.25;
+            ctx.fillStyle = colourFor(tile.participantId);
+            ctx.beginPath();
+            ctx.arc(cx, cy, radius, 0, 2 * Math.PI);
+            ctx.fill();
+            ctx.fillStyle = '#ffffff';
+            ctx.textAlign = 'center';
+            ctx.textBaseline = 'middle';
+            ctx.font = `bold ${Math.round(radius * 0.8)}px sans-serif`;
+            ctx.fillText(initials(tile.name), cx, cy);
+            const fs = fontSize(h);
+            ctx.font = `${fs}px sans-serif`;
+            ctx.fillStyle = '#dddddd';
+            ctx.fillText(fitText(ctx, tile.name, w - 8), cx, Math.min(y + h - fs, cy + radius + fs));
+        }
+
+        drawLabel(text, x, y, w, h) {
+            const ctx = this.ctx;
+            const fs = fontSize(h);
+            ctx.font = `${fs}px sans-serif`;
+            const t = fitText(ctx, text, w - 4 * fs / 2);
+            const tw = ctx.measureText(t).width;
+            const pad = Math.round(fs * 0.4);
+            const bh = fs + 2 * pad;
+            const bx = x + pad;
+            const by = y + h - bh - pad;
+            ctx.fillStyle = 'rgba(0,0,0,0.6)';
+            ctx.fillRect(bx, by, tw + 2 * pad, bh);
+            ctx.fillStyle = '#ffffff';
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'middle';
+            ctx.fillText(t, bx + pad, by + bh / 2);
+        }
+    }
+
+    function fontSize(h) {
+        return Math.max(11, Math.min(26, Math.round(h / 14)));
+    }
+
+    function fitText(ctx, text, maxW) {
+        if (ctx.measureText(text).width <= maxW) {
+            return text;
+        }
+        let s = text;
+        while (s.length > 1 && ctx.measureText(`${s}\u2026`).width > maxW) {
+            s = s.slice(0, -1);
+        }
+
+        return `${s}\u2026`;
+    }
+
+    // drawContain draws the video letterboxed: its aspect ratio is kept.
+    function drawContain(ctx, el, x, y, w, h) {
+        const vw = el.videoWidth;
+        const vh = el.videoHeight;
+        const scale = Math.min(w / vw, h / vh);
+        const dw = vw * scale;
+        const dh = vh * scale;
+        ctx.drawImage(el, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh);
+    }
+
+    // isShowable: a leaving participant's track fires "mute" rather than
+    // "ended", and the bridge may stop forwarding a source; both would show a
+    // frozen last frame, so such a tile falls back to the name tile.
+    function isShowable(v) {
+        if (v.muted || v.mst.readyState !== 'live' || v.mst.muted) {
+            return false;
+        }
+        if (v.el.readyState < 2 || !v.el.videoWidth || !v.el.videoHeight) {
+            return false;
+        }
+        const jt = v.jitsiTrack;
+        if (jt && typeof jt.getTrackStreamingStatus === 'function') {
+            try {
+                if (jt.getTrackStreamingStatus() === 'inactive') {
+                    return false;
+                }
+            } catch (e) { /* older lib: no status */ }
+        }
+
+        return true;
+    }
+
+    function mediaContainer() {
+        let c = document.getElementById('media');
+        if (!c) {
+            c = document.createElement('div');
+            c.id = 'media';
+            c.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;opacity:0;pointer-events:none';
+            document.body.appendChild(c);
+        }
+
+        return c;
+    }
+
+    // ---------------------------------------------------------------- audio
+
+    // Mixer sums every remote audio track into one WebAudio destination, so
+    // the recording has one fixed audio track whatever comes and goes.
+    class Mixer {
+        constructor() {
+            this.ac = new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
+            this.dest = this.ac.createMediaStreamDestination();
+            // A destination with no inputs delivers no audio at all, and a
+            // MediaRecorder with audio and video then waits and records
+            // nothing: a silent constant source keeps the audio clock going.
+            this.silence = this.ac.createConstantSource();
+            this.silence.offset.value = 0;
+            this.silence.connect(this.dest);
+            this.silence.start();
+            this.sources = new Map(); // key -> {el, node}
+        }
+
+        resume() {
+            return this.ac.resume().catch(() => { /* retried on the next track */ });
+        }
+
+        add(key, mst) {
+            this.remove(key);
+            const stream = new MediaStream([ mst ]);
+            // Without a playing media element, remote WebRTC audio is silent in WebAudio.
+            const el = document.createElement('audio');
+            el.muted = true;
+            el.autoplay = true;
+            el.srcObject = stream;
+            mediaContainer().appendChild(el);
+            el.play().catch(() => { /* autoplay retries on its own */ });
+            const node = this.ac.createMediaStreamSource(stream);
+            node.connect(this.dest);
+            this.sources.set(key, { el, node });
+            this.resume();
+        }
+
+        remove(key) {
+            const s = this.sources.get(key);
+            if (!s) {
+                return;
+            }
+            this.sources.delete(key);
+            s.node.disconnect();
+            s.el.pause();
+            s.el.srcObject = null;
+            s.el.remove();
+        }
+
+        track() {
+            return this.dest.stream.getAudioTracks()[0];
+        }
+
+        close() {
+            for (const key of [ ...this.sources.keys() ]) {
+                this.remove(key);
+            }
+            this.ac.close().catch(() => { /* already closed */ });
+        }
+    }
+
+    // ---------------------------------------------------------------- timer
+
+    // Ticker calls fn at a steady rate from a worker's timer: rAF does not run
+    // in a headless tab, and worker timers are not throttled. The worker keeps
+    // the rate from drifting by aiming at absolute times.
+    class Ticker {
+        constructor(hz, fn) {
+            this.fn = fn;
+            const src = `let timer = null;
+onmessage = (e) => {
+    clearTimeout(timer);
+    const iv = e.data;
+    if (!iv) return;
+    let next = performance.now();
+    const tick = () => {
+        postMessage(0);
+        next += iv;
+        const now = performance.now();
+        if (next < now - iv) next = now;
+        timer = setTimeout(tick, Math.max(0, next - now));
+    };
+    tick();
+};`;
+            try {
+                this.url = URL.createObjectURL(new Blob([ src ], { type: 'text/javascript' }));
+                this.worker = new Worker(this.url);
+                this.worker.onmessage = () => this.fn();
+                this.worker.postMessage(1000 / hz);
+            } catch (e) {
+                console.warn('recorder: worker timer unavailable, using setInterval', e);
+                this.worker = null;
+                this.interval = setInterval(() => this.fn(), 1000 / hz);
+            }
+        }
+
+        stop() {
+            if (this.worker) {
+                this.worker.postMessage(0);
+                this.worker.terminate();
+                URL.revokeObjectURL(this.url);
+                this.worker = null;
+            }
+            if (this.interval) {
+                clearInterval(this.interval);
+                this.interval = null;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- encoder
+
+    function blobToBase64(blob) {
+        return new Promise((resolve, reject) => {
+            const r = new FileReader();
+            r.onload = () => {
+                // The data URL's type may itself contain commas
+                // (codecs=avc1,opus): split on ";base64,", not the first comma.
+                const s = String(r.result);
+                const i = s.indexOf(';base64,');
+                resolve(i >= 0 ? s.slice(i + 8) : s.slice(s.indexOf(',') + 1));
+            };
+            r.onerror = () => reject(r.error || new Error('FileReader failed'));
+            r.readAsDataURL(blob);
+        });
+    }
+
+    function describeMime(mime) {
+        const m = String(mime || '').toLowerCase();
+        let container = 'webm';
+        if (m.includes('matroska')) {
+            container = 'matroska';
+        } else if (m.includes('mp4')) {
+            container = 'mp4';
+        } else if (m.includes('ogg')) {
+            container = 'ogg';
+        }
+        let videoCodec = '';
+        if (!m.startsWith('audio/')) {
+            if (/avc1|h264/.test(m)) {
+                videoCodec = 'h264';
+            } else if (/vp09|vp9/.test(m)) {
+                videoCodec = 'vp9';
+            } else if (/vp8/.test(m)) {
+                videoCodec = 'vp8';
+            } else if (/av01|av1/.test(m)) {
+                videoCodec = 'av1';
+            }
+        }
+        let audioCodec = '';
+        if (m.includes('opus')) {
+            audioCodec = 'opus';
+        } else if (m.includes('pcm')) {
+            audioCodec = 'pcm';
+        } else if (/mp4a|aac/.test(m)) {
+            audioCodec = 'aac';
+        }
+
+        return { container, videoCodec, audioCodec };
+    }
+
+    // Encoder runs one MediaRecorder over a fixed stream (tracks cannot be
+    // added after start) and emits its chunks in order.
+    class Encoder {
+        constructor(stream, o) {
+            this.stream = stream;
+            this.o = o;
+            this.seq = 0;
+            this.chain = Promise.resolve();
+            this.mr = null;
+        }
+
+        pickMime() {
+            let candidates = this.o.mimeTypes;
+            if (this.o.audioOnly) {
+                candidates = candidates.filter(m => m.toLowerCase().startsWith('audio/'));
+                candidates.push('audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm');
+            }
+            for (const m of candidates) {
+                if (MediaRecorder.isTypeSupported(m)) {
+                    return m;
+                }
+            }
+            throw new CodedError('encoder', `none of the MIME types is supported: ${candidates.join(' | ')}`);
+        }
+
+        async start() {
+            const mimeType = this.pickMime();
+            const options = { mimeType, audioBitsPerSecond: this.o.audioBitsPerSecond };
+            if (!this.o.audioOnly) {
+                options.videoBitsPerSecond = this.o.videoBitsPerSecond;
+            }
+            let mr;
+            try {
+                mr = new MediaRecorder(this.stream, options);
+            } catch (e) {
+                throw new CodedError('encoder', `MediaRecorder(${mimeType}): ${e && e.message}`);
+            }
+            this.mr = mr;
+            mr.ondataavailable = e => {
+                if (!e.data || !e.data.size) {
+                    return;
+                }
+                const blob = e.data;
+                // Chunks must reach Go complete and in order: chain them.
+                this.chain = this.chain
+                    .then(() => blobToBase64(blob))
+                    .then(data => emit({ type: 'chunk', seq: this.seq++, data }))
+                    .catch(err => emitError('encoder', `chunk ${this.seq}: ${err && err.message}`));
+            };
+            mr.onerror = e => emitError('encoder', `MediaRecorder: ${(e && e.error && e.error.message) || 'error'}`);
+            const started = new Promise(resolve => mr.addEventListener('start', resolve, { once: true }));
+            try {
+                mr.start(this.o.chunkMs);
+            } catch (e) {
+                throw new CodedError('encoder', `MediaRecorder.start(${mimeType}): ${e && e.message}`);
+            }
+            // "start" comes with the first media; do not hang if it is late.
+            await Promise.race([ started, new Promise(resolve => setTimeout(resolve, 3000)) ]);
+            if (mr.state !== 'recording') {
+                throw new CodedError('encoder', `MediaRecorder(${mimeType}) is ${mr.state}`);
+            }
+            const d = describeMime(mr.mimeType || mimeType);
+            emit({
+                type: 'encoder', mimeType: mr.mimeType || mimeType,
+                videoCodec: d.videoCodec, audioCodec: d.audioCodec, container: d.container
+            });
+
+            return mr.mimeType || mimeType;
+        }
+
+        // stop resolves after the last chunk was emitted.
+        async stop() {
+            const mr = this.mr;
+            if (mr && mr.state !== 'inactive') {
+                const stopped = new Promise(resolve => mr.addEventListener('stop', resolve, { once: true }));
+                mr.stop();
+                await stopped;
+            }
+            await this.chain;
+        }
+    }
+
+    // ---------------------------------------------------------------- meeting model
+
+    // Media ties together what the page knows about the meeting (who is there,
+    // which tracks) with the compositor, the mixer and the encoder. Both the
+    // lib-jitsi-meet events and the test hooks drive it.
+    class Media {
+        constructor(o) {
+            this.o = o;
+            this.compositor = o.audioOnly ? null : new Compositor(o.width, o.height);
+            this.mixer = new Mixer();
+            this.people = new Map(); // id -> name
+            this.tracks = new Map(); // key -> {participantId, kind}
+            this.encoder = null;
+            this.ticker = null;
+            this.statsTimer = null;
+        }
+
+        personJoined(id, name) {
+            if (this.people.has(id)) {
+                return;
+            }
+            this.people.set(id, name || '');
+            if (this.compositor) {
+                this.compositor.addPerson(id, name || fallbackName(id));
+            }
+            emit({ type: 'participant-joined', id, name: name || '', t: Date.now() });
+        }
+
+        personLeft(id) {
+            if (!this.people.has(id)) {
+                return;
+            }
+            this.people.delete(id);
+            if (this.compositor) {
+                this.compositor.removePerson(id);
+            }
+            emit({ type: 'participant-left', id, t: Date.now() });
+        }
+
+        personRenamed(id, name) {
+            if (!this.people.has(id) || this.people.get(id) === name) {
+                return;
+            }
+            this.people.set(id, name || '');
+            if (this.compositor) {
+                this.compositor.rename(id, name || fallbackName(id));
+            }
+            emit({ type: 'participant-renamed', id, name: name || '', t: Date.now() });
+        }
+
+        dominantSpeaker(id) {
+            if (this.compositor) {
+                this.compositor.setDominant(id);
+            }
+            emit({ type: 'dominant-speaker', id, t: Date.now() });
+        }
+
+        trackAdded(key, participantId, kind, mst, videoType, muted, jitsiTrack) {
+            this.tracks.set(key, { participantId, kind });
+            if (kind === 'audio') {
+                this.mixer.add(key, mst);
+            } else if (this.compositor) {
+                this.compositor.addVideo(key, participantId, mst, videoType, muted, jitsiTrack);
+            }
+            this.emitTrack(key, { videoType, muted });
+        }
+
+        trackRemoved(key) {
+            const t = this.tracks.get(key);
+            if (!t) {
+                return;
+            }
+            this.tracks.delete(key);
+            if (t.kind === 'audio') {
+                this.mixer.remove(key);
+            } else if (this.compositor) {
+                this.compositor.removeVideo(key);
+            }
+            emit({ type: 'track', id: t.participantId, kind: t.kind, muted: true, removed: true, t: Date.now() });
+        }
+
+        trackMuted(key, muted) {
+            if (!this.tracks.has(key)) {
+                return;
+            }
+            if (this.compositor) {
+                this.compositor.setVideoMuted(key, muted);
+            }
+            this.emitTrack(key, { muted });
+        }
+
+        trackVideoType(key, videoType) {
+            if (!this.tracks.has(key)) {
+                return;
+            }
+            if (this.compositor) {
+                this.compositor.setVideoType(key, videoType);
+            }
+            this.emitTrack(key, { videoType });
+        }
+
+        emitTrack(key, change) {
+            const t = this.tracks.get(key);
+            const v = this.compositor && this.compositor.videos.get(key);
+            const ev = { type: 'track', id: t.participantId, kind: t.kind, t: Date.now() };
+            if (t.kind === 'video') {
+                ev.videoType = (v && v.videoType) || change.videoType || 'camera';
+            }
+            ev.muted = v ? v.muted : Boolean(change.muted);
+            emit(ev);
+        }
+
+        // startEncoding starts drawing and the one MediaRecorder; the
+        // timeline begins now, with a waiting canvas if nobody is there yet.
+        async startEncoding() {
+            await this.mixer.resume();
+            const tracks = [];
+            if (this.compositor) {
+                const c = this.compositor;
+                c.draw();
+                // One frame per draw: captureStream(fps) has its own rate
+                // limiter, which drops frames when the timer jitters.
+                let stream = c.canvas.captureStream(0);
+                let vt = stream.getVideoTracks()[0];
+                const manual = typeof vt.requestFrame === 'function';
+                if (!manual) {
+                    vt.stop();
+                    stream = c.canvas.captureStream(this.o.fps);
+                    vt = stream.getVideoTracks()[0];
+                }
+                tracks.push(vt);
+                const interval = 1000 / this.o.fps;
+                let last = 0;
+                this.ticker = new Ticker(this.o.fps, () => {
+                    // Ticks queued while the page was busy come in a burst:
+                    // drawing them all would only waste time.
+                    const now = performance.now();
+                    if (now - last < interval * 0.5) {
+                        return;
+                    }
+                    last = now;
+                    c.draw();
+                    if (manual) {
+                        vt.requestFrame();
+                    }
+                });
+            }
+            tracks.push(this.mixer.track());
+            this.encoder = new Encoder(new MediaStream(tracks), this.o);
+            const mime = await this.encoder.start();
+            this.startStats();
+
+            return mime;
+        }
+
+        startStats() {
+            let lastFrames = this.compositor ? this.compositor.frames : 0;
+            let lastAt = performance.now();
+            this.statsTimer = setInterval(() => {
+                const now = performance.now();
+                const frames = this.compositor ? this.compositor.frames : 0;
+                const fps = (frames - lastFrames) * 1000 / (now - lastAt);
+                lastFrames = frames;
+                lastAt = now;
+                let videoTracks = 0;
+                let audioTracks = 0;
+                for (const t of this.tracks.values()) {
+                    if (t.kind === 'video') {
+                        videoTracks++;
+                    } else {
+                        audioTracks++;
+                    }
+                }
+                emit({
+                    type: 'stats', participants: this.people.size, videoTracks, audioTracks,
+                    fps: Math.round(fps * 10) / 10, t: Date.now()
+                });
+            }, 2000);
+        }
+
+        async stop() {
+            if (this.statsTimer) {
+                clearInterval(this.statsTimer);
+                this.statsTimer = null;
+            }
+            if (this.encoder) {
+                await this.encoder.stop();
+            }
+            if (this.ticker) {
+                this.ticker.stop();
+            }
+            this.mixer.close();
+        }
+    }
+
+    function fallbackName(id) {
+        return `Participant ${String(id).slice(0, 4)}`;
+    }
+
+    // ---------------------------------------------------------------- lib-jitsi-meet
+
+    function libEvents() {
+        const ev = (window.JitsiMeetJS && window.JitsiMeetJS.events) || {};
+        const c = ev.conference || {};
+        const n = ev.connection || {};
+        const t = ev.track || {};
+
+        return {
+            CONNECTION_ESTABLISHED: n.CONNECTION_ESTABLISHED || 'connection.connectionEstablished',
+            CONNECTION_FAILED: n.CONNECTION_FAILED || 'connection.connectionFailed',
+            CONNECTION_DISCONNECTED: n.CONNECTION_DISCONNECTED || 'connection.connectionDisconnected',
+            CONFERENCE_JOINED: c.CONFERENCE_JOINED || 'conference.joined',
+            CONFERENCE_FAILED: c.CONFERENCE_FAILED || 'conference.failed',
+            CONFERENCE_LEFT: c.CONFERENCE_LEFT || 'conference.left',
+            KICKED: c.KICKED || 'conference.kicked',
+            USER_JOINED: c.USER_JOINED || 'conference.userJoined',
+            USER_LEFT: c.USER_LEFT || 'conference.userLeft',
+            DISPLAY_NAME_CHANGED: c.DISPLAY_NAME_CHANGED || 'conference.displayNameChanged',
+            DOMINANT_SPEAKER_CHANGED: c.DOMINANT_SPEAKER_CHANGED || 'conference.dominantSpeaker',
+            TRACK_ADDED: c.TRACK_ADDED || 'conference.trackAdded',
+            TRACK_REMOVED: c.TRACK_REMOVED || 'conference.trackRemoved',
+            TRACK_MUTE_CHANGED: c.TRACK_MUTE_CHANGED || 'conference.trackMuteChanged',
+            TRACK_VIDEOTYPE_CHANGED: t.TRACK_VIDEOTYPE_CHANGED || 'track.videoTypeChanged'
+        };
+    }
+
+    function libErrors() {
+        const er = (window.JitsiMeetJS && window.JitsiMeetJS.errors) || {};
+        const c = er.conference || {};
+        const n = er.connection || {};
+
+        return {
+            CONN_PASSWORD_REQUIRED: n.PASSWORD_REQUIRED || 'connection.passwordRequired',
+            PASSWORD_REQUIRED: c.PASSWORD_REQUIRED || 'conference.passwordRequired',
+            MEMBERS_ONLY_ERROR: c.MEMBERS_ONLY_ERROR || 'conference.connectionError.membersOnly',
+            AUTHENTICATION_REQUIRED: c.AUTHENTICATION_REQUIRED || 'conference.authenticationRequired',
+            NOT_ALLOWED_ERROR: c.NOT_ALLOWED_ERROR || 'conference.connectionError.notAllowed',
+            CONFERENCE_ACCESS_DENIED: c.CONFERENCE_ACCESS_DENIED || 'conference.connectionError.accessDenied'
+        };
+    }
+
+    // serviceURL picks the XMPP transport as the Jitsi Meet app does:
+    // WebSocket when configured, else BOSH; made absolute against the page,
+    // with the room as a query parameter (token checks on the server use it).
+    function serviceURL(cfg, room) {
+        const ws = cfg.websocket;
+        const raw = ws || cfg.bosh || cfg.serviceUrl;
+        if (!raw) {
+            throw new CodedError('not-jitsi', 'config.js has neither websocket nor bosh');
+        }
+        const u = new URL(raw, location.href);
+        if (ws) {
+            if (u.protocol === 'https:') {
+                u.protocol = 'wss:';
+            } else if (u.protocol === 'http:') {
+                u.protocol = 'ws:';
+            }
+        }
+        if (room) {
+            u.searchParams.set('room', room);
+        }
+
+        return u.toString();
+    }
+
+    // Session is one join + recording.
+    class Session {
+        constructor(o) {
+            this.o = o;
+            this.media = null;
+            this.connection = null;
+            this.conference = null;
+            this.joined = false;
+            this.inLobby = false;
+            this.stopping = false;
+            this.constraintsSig = '';
+            this.keys = new WeakMap(); // JitsiTrack -> key
+            this.nextKey = 0;
+        }
+
+        keyOf(track) {
+            let k = this.keys.get(track);
+            if (!k) {
+                k = `t${this.nextKey++}`;
+                this.keys.set(track, k);
+            }
+
+            return k;
+        }
+
+        async start() {
+            this.media = new Media(this.o);
+            if (this.media.compositor) {
+                this.media.compositor.onLayout = layout => this.updateReceiverConstraints(layout);
+            }
+            await this.join();
+            const mimeType = await this.media.startEncoding();
+            emitState('recording');
+
+            return { mimeType };
+        }
+
+        join() {
+            const JM = window.JitsiMeetJS;
+            const cfg = window.config;
+            const o = this.o;
+            const E = libEvents();
+            const ERR = libErrors();
+
+            return new Promise((resolve, reject) => {
+                let settled = false;
+                const fail = (code, detail) => {
+                    if (settled) {
+                        if (!this.stopping) {
+                            emitError(code, detail);
+                        }
+
+                        return;
+                    }
+                    settled = true;
+                    reject(new CodedError(code, detail));
+                };
+                const ok = () => {
+                    if (!settled) {
+                        settled = true;
+                        resolve();
+                    }
+                };
+                this.failJoin = fail;
+
+                try {
+                    if (typeof JM.setLogLevel === 'function' && JM.logLevels) {
+                        JM.setLogLevel(JM.logLevels.WARN || 'warn');
+                    }
+                } catch (e) { /* logging is optional */ }
+                try {
+                    JM.init(Object.assign({}, cfg, { disableAudioLevels: true, enableAnalyticsLogging: false }));
+                } catch (e) {
+                    fail('not-jitsi', `JitsiMeetJS.init: ${e && e.message}`);
+
+                    return;
+                }
+
+                const hosts = Object.assign({}, cfg.hosts || {});
+                // The XMPP domain of config.js wins: it may differ from the
+                // web domain (e.g. docker-jitsi-meet's meet.jitsi).
+                hosts.domain = hosts.domain || o.domain;
+                if (!hosts.domain) {
+                    fail('not-jitsi', 'no XMPP domain: config.hosts.domain is empty and none was given');
+
+                    return;
+                }
+                hosts.muc = hosts.muc || `conference.${hosts.domain}`;
+                let options;
+                try {
+                    options = Object.assign({}, cfg, { hosts, serviceUrl: serviceURL(cfg, o.room) });
+                } catch (e) {
+                    fail(e.code || 'not-jitsi', e.detail || e.message);
+
+                    return;
+                }
+                emitState('connecting');
+                let conn;
+                try {
+                    conn = new JM.JitsiConnection(null, o.jwt || null, options);
+                } catch (e) {
+                    fail('connection-failed', `JitsiConnection: ${e && e.message}`);
+
+                    return;
+                }
+                this.connection = conn;
+                conn.addEventListener(E.CONNECTION_ESTABLISHED, () => {
+                    emitState('connected');
+                    try {
+                        this.joinConference(cfg, E, ERR, ok, fail);
+                    } catch (e) {
+                        fail('conference-failed', `join: ${e && e.message}`);
+                    }
+                });
+                conn.addEventListener(E.CONNECTION_FAILED, (errType, msg) => {
+                    const text = `${errType}${msg ? `: ${msg}` : ''}`;
+                    const auth = errType === ERR.CONN_PASSWORD_REQUIRED || /token|auth|not-authorized/i.test(String(msg || ''));
+                    fail(auth ? 'auth-failed' : 'connection-failed', text);
+                });
+                conn.addEventListener(E.CONNECTION_DISCONNECTED, msg => {
+                    if (!this.stopping) {
+                        fail('connection-failed', `disconnected${msg ? `: ${msg}` : ''}`);
+                    }
+                });
+                try {
+                    // Newer libs send an HTTP conference request for options.name first.
+                    conn.connect({ name: o.room });
+                } catch (e) {
+                    fail('connection-failed', `connect: ${e && e.message}`);
+                }
+            });
+        }
+
+        joinConference(cfg, E, ERR, ok, fail) {
+            const o = this.o;
+            const confOptions = Object.assign({}, cfg, {
+                // Record what the bridge forwards: no peer-to-peer, and
+                // never startSilent (that would turn off receiving audio).
+                p2p: Object.assign({}, cfg.p2p || {}, { enabled: false }),
+                startSilent: false,
+                startAudioMuted: undefined,
+                startVideoMuted: undefined
+            });
+            const conf = this.connection.initJitsiConference(o.room, confOptions);
+            this.conference = conf;
+            const media = this.media;
+            const on = (name, fn) => conf.on ? conf.on(name, fn) : conf.addEventListener(name, fn);
+
+            on(E.CONFERENCE_JOINED, () => {
+                this.joined = true;
+                this.inLobby = false;
+                emitState('joined');
+                this.requestHighQuality();
+                ok();
+            });
+            on(E.CONFERENCE_FAILED, (code, ...args) => this.onConferenceFailed(code, args, ERR, fail));
+            on(E.KICKED, (participant, reason) => {
+                fail('kicked', `kicked from the meeting${reason ? `: ${reason}` : ''}`);
+                emitState('left');
+            });
+            on(E.CONFERENCE_LEFT, () => {
+                if (!this.stopping) {
+                    emitState('left');
+                }
+            });
+            on(E.USER_JOINED, (id, participant) => {
+                if (isHidden(participant)) {
+                    return;
+                }
+                media.personJoined(id, displayNameOf(participant));
+            });
+            on(E.USER_LEFT, id => media.personLeft(id));
+            on(E.DISPLAY_NAME_CHANGED, (id, name) => media.personRenamed(id, name));
+            on(E.DOMINANT_SPEAKER_CHANGED, id => {
+                if (media.people.has(id)) {
+                    media.dominantSpeaker(id);
+                }
+            });
+            on(E.TRACK_ADDED, track => this.onTrackAdded(track, E));
+            on(E.TRACK_REMOVED, track => {
+                if (track && !(track.isLocal && track.isLocal())) {
+                    media.trackRemoved(this.keyOf(track));
+                }
+            });
+            on(E.TRACK_MUTE_CHANGED, track => {
+                if (track && !(track.isLocal && track.isLocal())) {
+                    media.trackMuted(this.keyOf(track), track.isMuted());
+                }
+            });
+
+            if (typeof conf.setDisplayName === 'function') {
+                conf.setDisplayName(o.displayName);
+            }
+            emitState('joining');
+            conf.join(o.password || undefined);
+        }
+
+        onConferenceFailed(code, args, ERR, fail) {
+            const o = this.o;
+            const conf = this.conference;
+            switch (code) {
+            case ERR.PASSWORD_REQUIRED:
+                fail(o.password ? 'password-wrong' : 'password-required', code);
+                break;
+            case ERR.MEMBERS_ONLY_ERROR: {
+                const lobbyJid = args[0];
+                let lobby = Boolean(lobbyJid);
+                try {
+                    lobby = lobby || Boolean(conf.isLobbySupported && conf.isLobbySupported());
+                } catch (e) { /* keep what we know */ }
+                if (lobby && typeof conf.joinLobby === 'function' && !this.inLobby) {
+                    this.inLobby = true;
+                    emitState('lobby');
+                    Promise.resolve()
+                        .then(() => conf.joinLobby(o.displayName))
+                        .catch(e => fail('lobby', `cannot join the lobby: ${e && e.message}`));
+                    // Admission re-joins the main room: CONFERENCE_JOINED resolves.
+                } else {
+                    fail(lobby ? 'lobby' : 'members-only', code);
+                }
+                break;
+            }
+            case ERR.CONFERENCE_ACCESS_DENIED:
+                fail(this.inLobby ? 'lobby' : 'conference-failed', `${code}: access denied`);
+                break;
+            case ERR.AUTHENTICATION_REQUIRED:
+            case ERR.NOT_ALLOWED_ERROR:
+                fail('auth-failed', code);
+                break;
+            default:
+                fail('conference-failed', `${code}${args.length && typeof args[0] === 'string' ? `: ${args[0]}` : ''}`);
+            }
+            if (this.joined && !this.stopping) {
+                emitState('left');
+            }
+        }
+
+        onTrackAdded(track, E) {
+            if (!track || (track.isLocal && track.isLocal())) {
+                return;
+            }
+            const media = this.media;
+            const id = track.getParticipantId();
+            if (!media.people.has(id)) {
+                const p = this.conference.getParticipantById && this.conference.getParticipantById(id);
+                if (p && isHidden(p)) {
+                    return;
+                }
+                media.personJoined(id, p ? displayNameOf(p) : '');
+            }
+            const kind = track.getType();
+            const mst = track.getTrack ? track.getTrack() : track.getOriginalStream().getTracks()[0];
+            if (!mst) {
+                return;
+            }
+            const key = this.keyOf(track);
+            const videoType = kind === 'video' ? (track.getVideoType && track.getVideoType()) || 'camera' : undefined;
+            media.trackAdded(key, id, kind, mst, videoType, track.isMuted(), track);
+            if (kind === 'video' && !track.__recorderVT && track.addEventListener) {
+                // Older libs switch a camera track to "desktop" for a share.
+                track.__recorderVT = true;
+                track.addEventListener(E.TRACK_VIDEOTYPE_CHANGED, t => media.trackVideoType(this.keyOf(track), t));
+            }
+        }
+
+        requestHighQuality() {
+            const conf = this.conference;
+            try {
+                if (typeof conf.setLastN === 'function') {
+                    const cfgLastN = (window.config && window.config.channelLastN) || -1;
+                    conf.setLastN(cfgLastN > 0 ? cfgLastN : -1);
+                }
+            } catch (e) { /* keep the default */ }
+            if (this.media.compositor) {
+                this.updateReceiverConstraints(this.media.compositor.computeLayout());
+            } else {
+                try {
+                    if (typeof conf.setReceiverConstraints === 'function') {
+                        conf.setReceiverConstraints({ lastN: 0 });
+                    }
+                } catch (e) { /* optional */ }
+            }
+        }
+
+        // updateReceiverConstraints asks the bridge for each visible video at
+        // the height of its tile (HD on stage), with the API the lib has.
+        updateReceiverConstraints(layout) {
+            const conf = this.conference;
+            if (!conf || !this.joined) {
+                return;
+            }
+            const H = this.o.height;
+            const layer = h => (h <= 180 ? 180 : h <= 360 ? 360 : h <= 720 ? 720 : H);
+            let tileH = 180;
+            const stage = [];
+            const visible = [];
+            for (const t of layout.tiles) {
+                visible.push(t);
+                if (t.stage) {
+                    stage.push(t);
+                } else {
+                    tileH = Math.max(tileH, t.rect.h);
+                }
+            }
+            const videos = [ ...this.media.compositor.videos.values() ];
+            const sourceNames = tile => videos
+                .filter(v => v.participantId === tile.participantId
+                    && (tile.source === 'desktop' ? v.videoType === 'desktop' : v.videoType !== 'desktop'))
+                .map(v => v.jitsiTrack && typeof v.jitsiTrack.getSourceName === 'function' && v.jitsiTrack.getSourceName())
+                .filter(Boolean);
+            const useSources = videos.some(v => v.jitsiTrack && typeof v.jitsiTrack.getSourceName === 'function'
+                && v.jitsiTrack.getSourceName());
+            const cfgLastN = (window.config && window.config.channelLastN) || -1;
+            const c = {
+                lastN: cfgLastN > 0 ? cfgLastN : -1,
+                defaultConstraints: { maxHeight: layer(tileH) },
+                constraints: {}
+            };
+            if (useSources) {
+                c.onStageSources = [].concat(...stage.map(sourceNames));
+                c.selectedSources = [].concat(...visible.map(sourceNames));
+                for (const t of visible) {
+                    for (const s of sourceNames(t)) {
+                        c.constraints[s] = { maxHeight: layer(t.rect.h) };
+                    }
+                }
+            } else {
+                c.onStageEndpoints = stage.map(t => t.participantId);
+                c.selectedEndpoints = visible.map(t => t.participantId);
+                for (const t of visible) {
+                    const prev = c.constraints[t.participantId];
+                    c.constraints[t.participantId] = { maxHeight: Math.max(prev ? prev.maxHeight : 0, layer(t.rect.h)) };
+                }
+            }
+            const sig = JSON.stringify(c);
+            if (sig === this.constraintsSig) {
+                return;
+            }
+            this.constraintsSig = sig;
+            try {
+                if (typeof conf.setReceiverConstraints === 'function') {
+                    conf.setReceiverConstraints(c);
+                } else {
+                    if (typeof conf.setReceiverVideoConstraint === 'function') {
+                        conf.setReceiverVideoConstraint(layer(Math.max(tileH, ...stage.map(t => t.rect.h))));
+                    }
+                    if (typeof conf.selectParticipants === 'function') {
+                        conf.selectParticipants(c.onStageEndpoints || []);
+                    }
+                }
+            } catch (e) {
+                console.warn('recorder: receiver constraints', e);
+            }
+        }
+
+        async stop() {
+            this.stopping = true;
+            if (this.failJoin && !this.joined) {
+                this.failJoin('other', 'stopped before the join completed');
+            }
+            if (this.media) {
+                await this.media.stop();
+            }
+            emit({ type: 'stopped', t: Date.now() });
+            await withTimeout(this.leave(), 3000);
+            emitState('left');
+        }
+
+        async leave() {
+            try {
+                if (this.conference && this.joined) {
+                    await this.conference.leave();
+                }
+            } catch (e) { /* leaving anyway */ }
+            try {
+                if (this.connection) {
+                    await this.connection.disconnect();
+                }
+            } catch (e) { /* leaving anyway */ }
+        }
+    }
+
+    function withTimeout(p, ms) {
+        return Promise.race([ Promise.resolve(p), new Promise(resolve => setTimeout(resolve, ms)) ]);
+    }
+
+    function isHidden(p) {
+        try {
+            return Boolean(p && ((p.isHidden && p.isHidden()) || (p.isHiddenFromRecorder && p.isHiddenFromRecorder())));
+        } catch (e) {
+            return false;
+        }
+    }
+
+    function displayNameOf(p) {
+        try {
+            return (p && p.getDisplayName && p.getDisplayName()) || '';
+        } catch (e) {
+            return '';
+        }
+    }
+
+    // ---------------------------------------------------------------- API
+
+    const DEFAULTS = {
+        domain: '', room: '', tenant: '', jwt: '', password: '', displayName: 'Recorder',
+        width: 1280, height: 720, fps: 30, videoBitsPerSecond: 2500000, audioBitsPerSecond: 128000,
+        chunkMs: 1000,
+        mimeTypes: [ 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
+        audioOnly: false
+    };
+
+    function normalize(opts) {
+        const o = Object.assign({}, DEFAULTS);
+        for (const [ k, v ] of Object.entries(opts || {})) {
+            if (v !== undefined && v !== null && v !== '' && !(typeof v === 'number' && !(v > 0))) {
+                o[k] = v;
+            }
+        }
+        o.room = String(o.room).trim().toLowerCase();
+        o.width = Math.round(o.width);
+        o.height = Math.round(o.height);
+        o.mimeTypes = Array.isArray(o.mimeTypes) && o.mimeTypes.length ? o.mimeTypes.slice() : DEFAULTS.mimeTypes.slice();
+        o.audioOnly = Boolean(o.audioOnly);
+
+        return o;
+    }
+
+    // loadProblem says why the deployment's scripts are unusable, or ''.
+    function loadProblem() {
+        const failed = window.__recorderLoadErrors || [];
+        if (failed.length) {
+            return `cannot load ${failed.join(', ')} from ${location.origin}${window.__recorderBase || '/'}`;
+        }
+        if (typeof window.config !== 'object' || !window.config) {
+            return 'config.js did not define config';
+        }
+        if (typeof window.JitsiMeetJS !== 'object' && typeof window.JitsiMeetJS !== 'function') {
+            return 'lib-jitsi-meet.min.js did not define JitsiMeetJS';
+        }
+        if (typeof window.JitsiMeetJS.JitsiConnection !== 'function') {
+            return 'JitsiMeetJS has no JitsiConnection';
+        }
+
+        return '';
+    }
+
+    let session = null;
+
+    const recorder = {
+        // start joins and starts recording; it resolves with {mimeType} or
+        // throws an Error whose message is the contract's error code.
+        async start(opts) {
+            if (session) {
+                throw new Error('other');
+            }
+            const o = normalize(opts);
+            secrets = [ o.jwt, o.password ].filter(s => s && s.length >= 3);
+            const problem = loadProblem();
+            if (problem) {
+                emitError('not-jitsi', problem);
+                throw new Error('not-jitsi');
+            }
+            if (!o.room) {
+                emitError('other', 'no room given');
+                throw new Error('other');
+            }
+            session = new Session(o);
+            try {
+                return await session.start();
+            } catch (e) {
+                const code = (e && e.code) || 'other';
+                emitError(code, (e && (e.detail || e.message)) || code);
+                if (session.media) {
+                    await session.media.stop().catch(() => { /* best effort */ });
+                }
+                await withTimeout(session.leave(), 2000);
+                session = null;
+                throw new Error(code);
+            }
+        },
+
+        // stop ends the recording; it resolves after the final chunk and
+        // "stopped" were emitted, then leaves the meeting.
+        async stop() {
+            if (!session) {
+                emit({ type: 'stopped', t: Date.now() });
+
+                return;
+            }
+            const s = session;
+            await s.stop();
+        },
+
+        // debug returns the current layout, for tests and troubleshooting.
+        debug() {
+            const c = session && session.media && session.media.compositor;
+            if (!c) {
+                return { mode: 'none', tiles: [] };
+            }
+            const layout = c.computeLayout();
+
+            return {
+                mode: layout.mode,
+                width: c.W,
+                height: c.H,
+                frames: c.frames,
+                tiles: layout.tiles.map(t => {
+                    const v = c.videoFor(t);
+
+                    return {
+                        participantId: t.participantId, name: t.name, source: t.source, stage: t.stage,
+                        video: Boolean(v), rect: t.rect
+                    };
+                })
+            };
+        },
+
+        // _test drives the same media model as lib events do, without a
+        // meeting. Only tests use it; it cannot join or leak anything.
+        _test: {
+            async startEncoding(opts) {
+                if (session) {
+                    throw new Error('other');
+                }
+                const o = normalize(opts);
+                session = new Session(o);
+                session.media = new Media(o);
+                const mimeType = await session.media.startEncoding();
+                emitState('recording');
+
+                return { mimeType };
+            },
+            addParticipant(id, name, stream) {
+                const m = session.media;
+                m.personJoined(id, name);
+                if (stream) {
+                    stream.getTracks().forEach((t, i) => m.trackAdded(`${id}/${t.kind}/${i}`, id, t.kind, t, 'camera', false, null));
+                }
+            },
+            addTrack(id, key, mst, videoType, muted) {
+                session.media.trackAdded(key, id, mst.kind, mst, videoType || 'camera', Boolean(muted), null);
+            },
+            removeParticipant(id) {
+                const m = session.media;
+                for (const [ key, t ] of [ ...m.tracks.entries() ]) {
+                    if (t.participantId === id) {
+                        m.trackRemoved(key);
+                    }
+                }
+                m.personLeft(id);
+            },
+            setDominant(id) {
+                session.media.dominantSpeaker(id);
+            },
+            setVideoType(id, videoType) {
+                const m = session.media;
+                for (const [ key, t ] of m.tracks.entries()) {
+                    if (t.participantId === id && t.kind === 'video') {
+                        m.trackVideoType(key, videoType);
+                    }
+                }
+            },
+            setMuted(id, muted) {
+                const m = session.media;
+                for (const [ key, t ] of m.tracks.entries()) {
+                    if (t.participantId === id && t.kind === 'video') {
+                        m.trackMuted(key, muted);
+                    }
+                }
+            },
+            computeLayout
+        }
+    };
+
+    window.recorder = recorder;
+
+    const problem = loadProblem();
+    if (problem) {
+        emitError('not-jitsi', problem);
+    } else {
+        emitState('loaded');
+    }
+})();
