@@ -258,15 +258,12 @@ func TestChromiumVideoFlowsThroughBridge(t *testing.T) {
 		case last = <-reports:
 			// Chrome starts at ~300 kbps and only climbs on the bridge's
 			// receiver reports and REMB.
-			if last.FramesDecoded >= 10 && last.TargetBitrate >= 600_000 {
+			if last.FramesDecoded >= 10 && last.TargetBitrate >= 600_000 && last.PLICount >= 1 {
 				mu.Lock()
 				want := senderSSRC
 				mu.Unlock()
 				if last.SSRC != want {
 					t.Errorf("receiver decoded SSRC %d, sender sent %d", last.SSRC, want)
-				}
-				if last.PLICount < 1 {
-					t.Errorf("sender got no PLI (bridge asks for a key frame on subscription)")
 				}
 				st := b.Stats().Conferences[testConf]
 				t.Logf("chromium decoded %d frames (width %d); sender PLIs %d, target bitrate %.0f; bridge stats: sender %+v receiver %+v",
@@ -275,7 +272,7 @@ func TestChromiumVideoFlowsThroughBridge(t *testing.T) {
 			}
 		case <-deadline:
 			st := b.Stats().Conferences[testConf]
-			t.Fatalf("receiver decoded no video; last report %+v; bridge: sender %+v receiver %+v",
+			t.Fatalf("want >= 10 frames decoded, sender target bitrate >= 600 kbps and a PLI at the sender (the bridge asks for a key frame on subscription); last report %+v; bridge: sender %+v receiver %+v",
 				last, st.Endpoints["sender"], st.Endpoints["receiver"])
 		}
 	}

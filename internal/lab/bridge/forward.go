@@ -177,6 +177,7 @@ func (b *Bridge) requestKeyFrames(sub *endpoint, ssrcs []uint32) {
 		if owner == nil || owner == sub {
 			continue
 		}
+		sub.log.Debug("request key frame", "ssrc", ssrc, "owner", owner.id)
 		b.sendFeedback(owner, bridgeSSRC, &rtcp.PictureLossIndication{SenderSSRC: bridgeSSRC, MediaSSRC: ssrc})
 	}
 }
