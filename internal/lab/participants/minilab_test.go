@@ -98,7 +98,8 @@ Component "focus.localhost"
 	os.WriteFile(filepath.Join(dir, "prosody.cfg.lua"), []byte(cfg), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "/usr/bin/prosody", "-F", "--config", filepath.Join(dir, "prosody.cfg.lua"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: Prosody dies with the test binary even if it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
