@@ -19,6 +19,10 @@ const (
 	nsStreams   = "http://etherx.jabber.org/streams"
 )
 
+// errRejected marks a handshake the server refused (wrong secret or domain):
+// retrying cannot help.
+var errRejected = errors.New("component handshake rejected")
+
 // componentConn is an XEP-0114 external component stream: after the
 // handshake, each top-level element is one stanza.
 type componentConn struct {
@@ -82,7 +86,7 @@ func (c *componentConn) handshake(domain, secret string) error {
 	case "error":
 		var se streamError
 		_ = c.dec.DecodeElement(&se, &reply)
-		return fmt.Errorf("component handshake for %s rejected: %s", domain, se)
+		return fmt.Errorf("%w for %s: %s", errRejected, domain, se)
 	default:
 		return fmt.Errorf("unexpected <%s> after handshake", reply.Name.Local)
 	}

@@ -163,7 +163,7 @@ func (f *Focus) connect(ctx context.Context) (*componentConn, error) {
 		if err == nil {
 			return conn, nil
 		}
-		if time.Now().After(deadline) {
+		if errors.Is(err, errRejected) || time.Now().After(deadline) {
 			return nil, fmt.Errorf("connect focus component: %w", err)
 		}
 		f.log.Debug("component connect failed, retrying", "err", err)
