@@ -212,14 +212,19 @@ func (b *Bridge) AddRemoteCandidates(confID, endpointID string, cands []Candidat
 }
 
 // SetSources says which SSRCs the endpoint sends; it makes the endpoint their
-// owner, so PLI/FIR for them reach it.
+// owner, so PLI/FIR for them reach it. Calls for an endpoint that was not
+// allocated (or already expired) are ignored.
 func (b *Bridge) SetSources(confID, endpointID string, ssrcs []uint32) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return
 	}
-	ep := b.endpointLocked(confID, endpointID, true)
+	ep := b.lookupLocked(confID, endpointID)
+	if ep == nil {
+		b.log.Debug("sources for unknown endpoint ignored", "conference", confID, "endpoint", endpointID)
+		return
+	}
 	for ssrc := range ep.sources {
 		if ep.conf.owners[ssrc] == ep {
 			delete(ep.conf.owners, ssrc)
@@ -234,13 +239,19 @@ func (b *Bridge) SetSources(confID, endpointID string, ssrcs []uint32) {
 
 // SetReceivable says which SSRCs the endpoint was told about; only these are
 // forwarded to it. Newly subscribed sources get a PLI so video starts at once.
+// Calls for an endpoint that was not allocated (or already expired) are ignored.
 func (b *Bridge) SetReceivable(confID, endpointID string, ssrcs []uint32) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return
 	}
-	ep := b.endpointLocked(confID, endpointID, true)
+	ep := b.lookupLocked(confID, endpointID)
+	if ep == nil {
+		b.mu.Unlock()
+		b.log.Debug("receivable for unknown endpoint ignored", "conference", confID, "endpoint", endpointID)
+		return
+	}
 	added := []uint32{}
 	next := toSet(ssrcs)
 	for ssrc := range next {

@@ -409,6 +409,11 @@ func TestSetRemoteTransportNeedsAllocatedEndpoint(t *testing.T) {
 	if err := b.SetRemoteTransport(testConf, "A", Transport{Ufrag: "abcd", Pwd: "0123456789012345678901"}); err == nil {
 		t.Fatal("second remote transport accepted")
 	}
+	b.SetSources(testConf, "ghost", []uint32{1})
+	b.SetReceivable(testConf, "ghost", []uint32{2})
+	if _, ok := b.Stats().Conferences[testConf].Endpoints["ghost"]; ok {
+		t.Fatal("SetSources/SetReceivable created an endpoint that was never allocated")
+	}
 	if first.WebSocketURL != "" {
 		t.Fatalf("WebSocketURL %q without colibri base", first.WebSocketURL)
 	}
