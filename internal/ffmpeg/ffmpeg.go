@@ -112,6 +112,9 @@ func Args(opts Options) []string {
 		// second, so the file is playable at every moment, even after SIGKILL.
 		"-movflags", "+frag_keyframe+empty_moov+default_base_moof",
 		"-frag_duration", "1000000",
+		// Write each fragment out at once: without this a low-bitrate
+		// stream sits in FFmpeg's 32 KB output buffer for many seconds.
+		"-flush_packets", "1",
 		"-f", "mp4", "-y", opts.Output,
 	)
 	return args

@@ -26,9 +26,14 @@ func needFFmpeg(t *testing.T) {
 // a moving test picture and a tone, keyframes every 3 s.
 func makeInput(t *testing.T, seconds int, vcodec string) []byte {
 	t.Helper()
+	return makeInputSized(t, seconds, vcodec, "320x240")
+}
+
+func makeInputSized(t *testing.T, seconds int, vcodec, size string) []byte {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "in.mkv")
 	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-t", strconv.Itoa(seconds)}
 	if vcodec == "h264" {
@@ -209,5 +214,23 @@ func waitStableSize(t *testing.T, file string) {
 		if err == nil {
 			last = st.Size()
 		}
+	}
+}
+
+func TestLowBitrateFragmentsReachTheFileWhileStreaming(t *testing.T) {
+	needFFmpeg(t)
+	in := makeInputSized(t, 6, "h264", "96x64")
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	feed(t, p, in[:len(in)/2], 3)
+	waitStableSize(t, out)
+	got := p.Progress().OutputBytes
+	t.Logf("fed %d of %d bytes, file has %d bytes before close", len(in)/2, len(in), got)
+	if got < int64(len(in))/4 {
+		t.Fatalf("only %d bytes written while streaming: fragments held in FFmpeg's buffer", got)
 	}
 }

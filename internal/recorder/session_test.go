@@ -319,3 +319,74 @@ func TestJoinTimeoutExitsWithCode7(t *testing.T) {
 		t.Fatalf("took %s", o.took)
 	}
 }
+
+// childrenNamed returns the pids of this process's children whose command
+// name is name.
+func childrenNamed(name string) []int {
+	self := strconv.Itoa(os.Getpid())
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closeIdx < 0 {
+			continue
+		}
+		fields := strings.Fields(s[closeIdx+1:])
+		if s[open+1:closeIdx] == name && len(fields) > 1 && fields[1] == self {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func killChildLater(t *testing.T, name string, after time.Duration) {
+	go func() {
+		time.Sleep(after)
+		pids := childrenNamed(name)
+		t.Logf("killing %s %v", name, pids)
+		for _, pid := range pids {
+			syscallKill(pid)
+		}
+	}()
+}
+
+func TestFFmpegDeathEndsWithOutputErrorAndNoOrphans(t *testing.T) {
+	killChildLater(t, "ffmpeg", 5*time.Second)
+	o := record(t, t.Context(), fakeDeployment{driver: aliceJoins}, func(c *config.Config) { c.Duration = 20 * time.Second })
+	if ExitCode(o.err) != 6 {
+		t.Fatalf("exit code %d (err %v)", ExitCode(o.err), o.err)
+	}
+	if _, dur := probe(t, o.res.File); dur < 1 {
+		t.Fatalf("partial recording unreadable: %.2f s", dur)
+	}
+	if left := append(childrenNamed("ffmpeg"), childrenNamed("chromium")...); len(left) > 0 {
+		t.Fatalf("processes left: %v", left)
+	}
+}
+
+func TestBrowserDeathEndsWithBrowserErrorAndKeepsRecording(t *testing.T) {
+	killChildLater(t, "chromium", 5*time.Second)
+	o := record(t, t.Context(), fakeDeployment{driver: aliceJoins}, func(c *config.Config) { c.Duration = 20 * time.Second })
+	if ExitCode(o.err) != 5 {
+		t.Fatalf("exit code %d (err %v)", ExitCode(o.err), o.err)
+	}
+	if o.took > 15*time.Second {
+		t.Fatalf("took %s to notice", o.took)
+	}
+	if _, dur := probe(t, o.res.File); dur < 1 {
+		t.Fatalf("partial recording unreadable: %.2f s", dur)
+	}
+	if left := append(childrenNamed("ffmpeg"), childrenNamed("chromium")...); len(left) > 0 {
+		t.Fatalf("processes left: %v", left)
+	}
+}
