@@ -2,6 +2,22 @@
 // ICE+DTLS+SRTP transport per endpoint, RTP forwarded unchanged (same SSRCs)
 // to every endpoint that was told about the source, and a Colibri WebSocket
 // bridge channel. It listens on loopback only.
+//
+// The focus drives an endpoint in this order:
+//
+//  1. AllocateEndpoint -> the bridge's transport for session-initiate
+//     (ICE ufrag/pwd, sha-256 fingerprint with setup actpass, 127.0.0.1
+//     host candidates, Colibri WebSocket URL once SetColibriBase was called);
+//     SetReceivable with the sources named in session-initiate.
+//  2. SetRemoteTransport with the transport of session-accept (starts ICE as
+//     the controlling agent, then the DTLS server); SetSources with the
+//     sources it accepts with.
+//  3. AddRemoteCandidates for each transport-info; SetSources/SetReceivable
+//     again on every source-add/source-remove either way.
+//  4. ExpireEndpoint when the participant leaves or terminates the session.
+//
+// Remote candidates off loopback are ignored, so the bridge never sends
+// anywhere but 127.0.0.0/8.
 package bridge
 
 // Candidate is one ICE candidate as Jingle carries it

@@ -160,6 +160,9 @@ func (b *Bridge) AllocateEndpoint(confID, endpointID string) (Transport, error) 
 			onReady: func() { b.onEndpointReady(ep) },
 		})
 		if err != nil {
+			b.mu.Lock()
+			b.removeLocked(ep)
+			b.mu.Unlock()
 			return Transport{}, fmt.Errorf("allocate endpoint %s/%s: %w", confID, endpointID, err)
 		}
 		b.mu.Lock()
@@ -278,19 +281,27 @@ func (b *Bridge) ExpireEndpoint(confID, endpointID string) {
 		b.mu.Unlock()
 		return
 	}
+	b.removeLocked(ep)
+	b.mu.Unlock()
+	b.shutdown(ep)
+	ep.log.Info("endpoint expired")
+}
+
+// removeLocked takes ep out of its conference (and drops an empty
+// conference). b.mu must be held.
+func (b *Bridge) removeLocked(ep *endpoint) {
 	c := ep.conf
-	delete(c.endpoints, endpointID)
+	if c.endpoints[ep.id] == ep {
+		delete(c.endpoints, ep.id)
+	}
 	for ssrc, owner := range c.owners {
 		if owner == ep {
 			delete(c.owners, ssrc)
 		}
 	}
-	if len(c.endpoints) == 0 {
-		delete(b.conferences, confID)
+	if len(c.endpoints) == 0 && b.conferences[c.id] == c {
+		delete(b.conferences, c.id)
 	}
-	b.mu.Unlock()
-	b.shutdown(ep)
-	ep.log.Info("endpoint expired")
 }
 
 // shutdown closes an endpoint that was already removed from the maps.
