@@ -1,0 +1,184 @@
+// Package lab runs a Jitsi-compatible meeting on loopback, built from real
+// parts: Debian's Prosody, a focus stand-in (Jicofo's role), a pion bridge
+// stand-in (the videobridge's role), a web front shaped like a deployment,
+// and optional synthetic participants that send known media.
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/browser"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/bridge"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/focus"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/participants"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/prosody"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/web"
+)
+
+// Config says what meeting to run.
+type Config struct {
+	// Domain is the XMPP domain (default "localhost").
+	Domain string
+	// Room is the meeting's room name (default "demo").
+	Room string
+	// Participants is how many synthetic participants join at start.
+	Participants int
+	// Spec is the media they send; default media.NewSpec(Participants).
+	// It may describe more participants than join at start (late joiners).
+	Spec *media.Spec
+	// Rooms sets per-room options (password, members-only).
+	Rooms map[string]focus.RoomOptions
+	// LibDir holds lib-jitsi-meet and jQuery; default web.FindLibDir().
+	LibDir string
+	// WebAddr is the web front's listen address (default 127.0.0.1:0).
+	WebAddr string
+	Logger  *slog.Logger
+}
+
+// Lab is a running meeting. Close stops everything it started.
+type Lab struct {
+	cfg     Config
+	log     *slog.Logger
+	Prosody *prosody.Server
+	Bridge  *bridge.Bridge
+	Focus   *focus.Focus
+	Web     *web.Server
+	Group   *participants.Group // nil when no participants were asked for
+	Spec    media.Spec
+
+	stopFocus context.CancelFunc
+	focusDone chan error
+	closeOnce sync.Once
+}
+
+// Start brings the lab up: Prosody, bridge, focus, web front, then the
+// participants. On error everything already started is stopped.
+func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
+	if cfg.Domain == "" {
+		cfg.Domain = "localhost"
+	}
+	if cfg.Room == "" {
+		cfg.Room = "demo"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	spec := media.NewSpec(cfg.Participants)
+	if cfg.Spec != nil {
+		spec = *cfg.Spec
+	}
+	if cfg.Participants > len(spec.Participants) {
+		return nil, fmt.Errorf("lab: %d participants asked for, spec describes %d", cfg.Participants, len(spec.Participants))
+	}
+	if cfg.LibDir == "" {
+		dir, err := web.FindLibDir()
+		if err != nil {
+			return nil, err
+		}
+		cfg.LibDir = dir
+	}
+	l = &Lab{cfg: cfg, log: cfg.Logger, Spec: spec}
+	defer func() {
+		if err != nil {
+			l.Close()
+			l = nil
+		}
+	}()
+
+	l.Prosody, err = prosody.Start(ctx, prosody.Config{Domain: cfg.Domain, Logger: cfg.Logger.With("part", "prosody")})
+	if err != nil {
+		return nil, fmt.Errorf("lab: start prosody: %w", err)
+	}
+	l.Bridge, err = bridge.New(bridge.Config{Logger: cfg.Logger.With("part", "bridge")})
+	if err != nil {
+		return nil, fmt.Errorf("lab: start bridge: %w", err)
+	}
+	l.Web, err = web.Start(web.Config{
+		Addr:        cfg.WebAddr,
+		Domain:      cfg.Domain,
+		ProsodyHTTP: l.Prosody.HTTPAddr(),
+		LibDir:      cfg.LibDir,
+		Assets:      participants.Assets(),
+		Colibri:     l.Bridge.ColibriHandler(),
+		Spec:        spec,
+		Logger:      cfg.Logger.With("part", "web"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lab: start web front: %w", err)
+	}
+	u, _ := url.Parse(l.Web.URL())
+	l.Bridge.SetColibriBase("ws://" + u.Host)
+
+	l.Focus = focus.New(focus.Config{
+		ComponentAddr: l.Prosody.ComponentAddr(),
+		Domain:        cfg.Domain,
+		Secret:        l.Prosody.ComponentSecret(),
+		Bridge:        l.Bridge,
+		Rooms:         cfg.Rooms,
+		Logger:        cfg.Logger.With("part", "focus"),
+	})
+	focusCtx, stopFocus := context.WithCancel(context.WithoutCancel(ctx))
+	l.stopFocus = stopFocus
+	l.focusDone = make(chan error, 1)
+	go func() { l.focusDone <- l.Focus.Run(focusCtx) }()
+
+	if cfg.Participants > 0 {
+		var password string
+		if o, ok := cfg.Rooms[cfg.Room]; ok {
+			password = o.Password
+		}
+		l.Group, err = participants.Start(ctx, participants.Config{
+			BaseURL:     l.Web.URL(),
+			Room:        cfg.Room,
+			Password:    password,
+			Spec:        spec,
+			JoinAtStart: cfg.Participants,
+			Logger:      cfg.Logger.With("part", "participants"),
+			Browser:     browser.Options{FakeMedia: true, Logger: cfg.Logger.With("part", "participants-browser")},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("lab: start participants: %w", err)
+		}
+	}
+	l.log.Info("lab up", "meeting", l.MeetingURL(cfg.Room), "participants", cfg.Participants)
+	return l, nil
+}
+
+// MeetingURL is the URL a person (or the recorder) opens to join room.
+func (l *Lab) MeetingURL(room string) string { return l.Web.URL() + "/" + room }
+
+// Close stops the participants, the focus, the web front, the bridge and
+// Prosody, in that order. It is safe to call more than once.
+func (l *Lab) Close() error {
+	var errs []error
+	l.closeOnce.Do(func() {
+		if l.Group != nil {
+			errs = append(errs, l.Group.Close())
+		}
+		if l.stopFocus != nil {
+			l.stopFocus()
+			select {
+			case <-l.focusDone:
+			case <-time.After(5 * time.Second):
+				errs = append(errs, errors.New("lab: focus did not stop within 5s"))
+			}
+		}
+		if l.Web != nil {
+			errs = append(errs, l.Web.Close())
+		}
+		if l.Bridge != nil {
+			errs = append(errs, l.Bridge.Close())
+		}
+		if l.Prosody != nil {
+			errs = append(errs, l.Prosody.Stop())
+		}
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, vet, unit and end-to-end tests.
+# End-to-end tests use real Chromium, FFmpeg and Prosody on loopback. When
+# run as root, the tests run inside a private network namespace whose only
+# interface is lo, so no test can send a packet anywhere else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+unformatted=$(gofmt -l cmd internal)
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== build"
+go build ./...
+# Compile the tests outside the namespace (the module cache may need the proxy).
+go test -count=1 -run '^$' ./... >/dev/null
+
+run() { "$@"; }
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+	echo "== tests (private network namespace: loopback only)"
+	run() { unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
+else
+	echo "== tests (no private network namespace: not root; the lab still binds loopback only)"
+fi
+run env GOFLAGS=-mod=mod GOPROXY=off go test -count=1 -p 2 -timeout 25m "${@:-./...}"
