@@ -129,6 +129,14 @@ func newHarness(t *testing.T, d deployment) *harness {
 	return h
 }
 
+// reset forgets the events and chunks seen so far.
+func (h *harness) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = nil
+	h.chunks = nil
+}
+
 func (h *harness) record(payload string) {
 	var e event
 	if err := json.Unmarshal([]byte(payload), &e); err != nil {
