@@ -123,7 +123,9 @@ func TestLayoutFollowsLibEvents(t *testing.T) {
 		t.Errorf("one: %+v", l.Tiles[0])
 	}
 	add("p1")
-	waitLayout("two", func(l layout) bool { return l.Mode == "grid" && len(l.Tiles) == 2 && l.Tiles[1].Rect == tileRect{640, 0, 640, 720} })
+	waitLayout("two", func(l layout) bool {
+		return l.Mode == "grid" && len(l.Tiles) == 2 && l.Tiles[1].Rect == tileRect{640, 0, 640, 720}
+	})
 	add("p2", "p3")
 	waitLayout("four", func(l layout) bool { return len(l.Tiles) == 4 && l.Tiles[3].Rect == tileRect{640, 360, 640, 360} })
 
