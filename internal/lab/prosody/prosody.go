@@ -56,7 +56,8 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
 	cancel  context.CancelFunc
-	stopped bool
+	stopped bool // the current process was stopped
+	closed  bool // Stop was called: no more restarts
 }
 
 // Start writes the configuration, starts Prosody and waits until its HTTP
@@ -246,6 +247,9 @@ func (s *Server) LogTail(n int) string {
 // grace period) and removes the directory if Start created it. It is
 // idempotent.
 func (s *Server) Stop() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	err := s.kill()
 	s.removeDir()
 	return err
@@ -254,6 +258,12 @@ func (s *Server) Stop() error {
 // Restart stops Prosody and starts it again on the same ports and with the
 // same secret; connected clients and components are disconnected.
 func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errors.New("restart prosody: server was stopped")
+	}
 	if err := s.kill(); err != nil {
 		return fmt.Errorf("restart prosody: %w", err)
 	}
