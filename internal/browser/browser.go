@@ -117,7 +117,10 @@ func Flags(opts Options) map[string]string {
 		"use-mock-keychain":                      "",
 		"autoplay-policy":                        "no-user-gesture-required",
 		"allow-loopback-in-peer-connection":      "",
-		"disable-features":                       "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+		// Local Network Access checks treat a page fulfilled over CDP (it has no
+		// IP address) as public and block its connections to loopback or private
+		// addresses, where self-hosted deployments often live.
+		"disable-features": "WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
 		// Small /dev/shm in containers makes the renderer crash; /tmp is slower but safe.
 		"disable-dev-shm-usage": "",
 		"mute-audio":            "",
