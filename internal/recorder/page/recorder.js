@@ -1015,16 +1015,23 @@ onmessage = (e) => {
 
             return new Promise((resolve, reject) => {
                 let settled = false;
+                let failed = false;
+                let lastError = '';
                 const fail = (code, detail) => {
-                    if (settled) {
-                        if (!this.stopping) {
-                            emitError(code, detail);
-                        }
+                    if (!settled) {
+                        settled = true;
+                        failed = true;
+                        reject(new CodedError(code, detail));
 
                         return;
                     }
-                    settled = true;
-                    reject(new CodedError(code, detail));
+                    // After a failed join start() reports the error; later ones
+                    // are echoes. While recording, report each new one once.
+                    const key = `${code}|${detail}`;
+                    if (!failed && !this.stopping && key !== lastError) {
+                        lastError = key;
+                        emitError(code, detail);
+                    }
                 };
                 const ok = () => {
                     if (!settled) {
