@@ -235,7 +235,7 @@ func beepTime(i float64) float64 { return (i*beepHop + beepWindow/2) / sampleRat
 
 // toneReport summarises one tone's presence windows.
 func toneReport(p media.Participant, present []bool) ToneReport {
-	r := ToneReport{Name: p.Name, Hz: p.ToneHz, FirstS: -1, LastS: -1}
+	r := ToneReport{Name: p.Name, Hz: p.ToneHz, FirstS: -1, LastS: -1, present: present}
 	n := 0
 	for i, ok := range present {
 		if !ok {

@@ -126,3 +126,21 @@ func TestToneReportTimes(t *testing.T) {
 		t.Errorf("present fraction %.3f, want ~%.3f", r.PresentFraction, 2.5/6)
 	}
 }
+
+func TestToneReportPresentBetweenCountsOnlyTheSpan(t *testing.T) {
+	present := make([]bool, 100) // windows every toneHop samples
+	for i := 50; i < 100; i++ {
+		present[i] = true
+	}
+	r := toneReport(media.ParticipantAt(0), present)
+	if f := r.PresentFraction; f < 0.49 || f > 0.51 {
+		t.Fatalf("whole-file fraction %.2f, want 0.5", f)
+	}
+	from := toneTime(50)
+	if f := r.PresentBetween(from, toneTime(99)); f != 1 {
+		t.Fatalf("fraction after the join %.2f, want 1", f)
+	}
+	if f := r.PresentBetween(1e6, 2e6); f != -1 {
+		t.Fatalf("empty span gave %.2f, want -1", f)
+	}
+}

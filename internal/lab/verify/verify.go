@@ -57,6 +57,28 @@ type ToneReport struct {
 	// tone is in, -1 if none.
 	FirstS float64 `json:"first_s"`
 	LastS  float64 `json:"last_s"`
+
+	present []bool // per analysis window, for PresentBetween
+}
+
+// PresentBetween is the share of analysis windows centred in [fromS, toS]
+// that the tone is in: its presence while a participant was in the meeting.
+// It is -1 when no window falls in the span.
+func (t ToneReport) PresentBetween(fromS, toS float64) float64 {
+	n, in := 0, 0
+	for i, ok := range t.present {
+		if ts := toneTime(i); ts < fromS || ts > toS {
+			continue
+		}
+		n++
+		if ok {
+			in++
+		}
+	}
+	if n == 0 {
+		return -1
+	}
+	return float64(in) / float64(n)
 }
 
 // VideoReport describes the first video stream, every decoded frame with
