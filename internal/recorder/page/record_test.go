@@ -2,8 +2,10 @@ package page
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,6 +209,15 @@ fakeMeeting.addRemote('c3', 'Carol Blue', '#0000ff', 880);`
 		t.Errorf("audio mean volume %.1f dB: the mix is silent", vol)
 	}
 
+	// Every participant's tone is in the mix; a frequency nobody sent is not.
+	pcm := pcmAt(t, mkv, 3.0, 1.0)
+	control := goertzel(pcm, 48000, 1230)
+	for _, f := range []float64{440, 660, 880} {
+		if p := goertzel(pcm, 48000, f); p < 100*control {
+			t.Errorf("tone %.0f Hz: power %.3g, control %.3g", f, p, control)
+		}
+	}
+
 	// A frame at ~3 s: each colour at its tile's centre, a name label at its corner.
 	img := frameAt(t, mkv, 3.0, 1280, 720)
 	colours := map[string][3]int{"a1": {255, 0, 0}, "b2": {0, 255, 0}, "c3": {0, 0, 255}}
@@ -327,4 +338,61 @@ func mean(v []float64) float64 {
 		s += x
 	}
 	return s / float64(len(v))
+}
+
+// TestAudioOnlyRecordsOpusWithoutCanvas: audioOnly picks an audio MIME type
+// and records the mix only.
+func TestAudioOnlyRecordsOpusWithoutCanvas(t *testing.T) {
+	needFFmpeg(t)
+	h := newHarness(t, fakeDeployment(t))
+	h.open("/_recorder?scenario=join")
+	if err := h.eval(`window.recorder.start(` + startOpts(`,"audioOnly":true`) + `)`); err != nil {
+		t.Fatalf("start: %v\n%s", err, h.describe())
+	}
+	enc := h.waitFor(func(e event) bool { return e.Type == "encoder" }, 5*time.Second)
+	if !strings.HasPrefix(enc.MimeType, "audio/") || enc.Audio != "opus" || enc.Video != "" {
+		t.Errorf("encoder %s", enc.Raw)
+	}
+	h.eval(`fakeMeeting.addRemote('a1', 'Alice', '#ff0000', 440)`)
+	time.Sleep(2500 * time.Millisecond)
+	if l := evalValue[layout](h, `window.recorder.debug()`); l.Mode != "none" {
+		t.Errorf("audio-only has a layout: %+v", l)
+	}
+	if err := h.eval(`window.recorder.stop()`); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "a.webm")
+	os.WriteFile(file, h.file(), 0o644)
+	p := ffprobe(t, file)
+	if len(p.Streams) != 1 || p.Streams[0]["codec_name"] != "opus" {
+		t.Errorf("streams %v", p.Streams)
+	}
+	if vol := meanVolume(t, file); vol < -40 {
+		t.Errorf("audio mean volume %.1f dB", vol)
+	}
+}
+
+// pcmAt decodes dur seconds of audio from sec on as mono float samples at 48 kHz.
+func pcmAt(t *testing.T, file string, sec, dur float64) []float64 {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-ss", fmt.Sprint(sec), "-t", fmt.Sprint(dur), "-i", file,
+		"-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-").Output()
+	if err != nil {
+		t.Fatalf("decode audio: %v", err)
+	}
+	samples := make([]float64, len(out)/2)
+	for i := range samples {
+		samples[i] = float64(int16(binary.LittleEndian.Uint16(out[2*i:]))) / 32768
+	}
+	return samples
+}
+
+// goertzel returns the power of one frequency in the samples.
+func goertzel(x []float64, rate, freq float64) float64 {
+	k := 2 * math.Cos(2*math.Pi*freq/rate)
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = v+k*s1-s2, s1
+	}
+	return s1*s1 + s2*s2 - k*s1*s2
 }

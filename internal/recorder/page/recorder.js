@@ -304,7 +304,12 @@
         computeLayout() {
             const people = [ ...this.people.values() ].sort((a, b) => a.order - b.order);
             this.layout = computeLayout(this.W, this.H, people, this.dominant, this.share());
-            const sig = JSON.stringify(this.layout.tiles.map(t => [ t.participantId, t.source, t.rect.h ]));
+            // Tracks count too: a video that arrives after its owner changes
+            // the receiver constraints, not the tiles.
+            const sig = JSON.stringify([
+                this.layout.tiles.map(t => [ t.participantId, t.source, t.rect.h ]),
+                [ ...this.videos.values() ].map(v => [ v.key, v.participantId, v.videoType ])
+            ]);
             if (sig !== this.layoutSig) {
                 this.layoutSig = sig;
                 if (this.onLayout) {
