@@ -163,7 +163,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	defer chromiumOut.Close()
 	b, err := browser.Start(sessCtx, browser.Options{
 		Binary: cfg.ChromiumPath, WindowWidth: cfg.Width, WindowHeight: cfg.Height,
-		Logger: log, Output: chromiumOut,
+		Logger: log, Output: chromiumOut, ExtraFlags: recorderFlags(),
 	})
 	if err != nil {
 		s.removeEmptyOutput()
@@ -213,6 +213,22 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	log.Info("recording finished", "file", s.outPath, "duration", res.Duration.Round(time.Millisecond).String(),
 		"bytes", res.Bytes, "reason", stopReason, "participants", len(snap.Participants))
 	return res, runErr
+}
+
+// recorderFlags are the recorder's additions to the browser's flags.
+//
+// The page is fulfilled by interception, so Chromium knows no IP address for
+// it and treats it as a public site; Local Network Access then blocks its
+// WebSocket and WebRTC to a deployment on a private or loopback address (a
+// LAN install, the lab) with ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS. The
+// page is our own and talks only to the deployment, so the checks are off.
+func recorderFlags() map[string]string {
+	disabled := browser.Flags(browser.Options{})["disable-features"]
+	if disabled != "" {
+		disabled += ","
+	}
+	disabled += "LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets,LocalNetworkAccessChecksWebRTC"
+	return map[string]string{"disable-features": disabled}
 }
 
 // prepareOutput creates the recordings directory and claims the output
