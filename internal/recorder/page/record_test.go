@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,11 +119,13 @@ fakeMeeting.addRemote('c3', 'Carol Blue', '#0000ff', 880);`
 	if len(fps) == 0 {
 		t.Error("no stats")
 	}
-	// ~30 on an idle machine; the bounds leave room for a loaded CI box.
-	if avg := mean(fps); avg < 15 || avg > 40 {
+	// ~30 when the machine has CPU to spare; other work on a shared box
+	// (load above 1.5 per CPU) starves the renderer, so then only log it.
+	busy := machineBusy()
+	if avg := mean(fps); (avg < 24 && !busy) || avg < 3 || avg > 40 {
 		t.Errorf("composite fps %.1f on average, want ~30 (all: %v)", avg, fps)
 	}
-	t.Logf("composite fps reported by stats: %v", fps)
+	t.Logf("composite fps reported by stats: %v (machine busy: %v)", fps, busy)
 
 	// What the page asked lib-jitsi-meet for.
 	var fake struct {
@@ -196,13 +199,13 @@ fakeMeeting.addRemote('c3', 'Carol Blue', '#0000ff', 880);`
 		t.Errorf("audio stream %v", audio)
 	}
 	dur, _ := strconv.ParseFloat(probe.Format["duration"].(string), 64)
-	if dur < 4.5 || dur > 6.5 {
+	if dur < 4.5 || dur > 7.5 {
 		t.Errorf("duration %.2f s, want ~5", dur)
 	}
 	frames := countFrames(t, mkv)
 	t.Logf("file: %d bytes in %d chunks, %.2f s, %d video frames (%.1f fps), video %v %vx%v, audio %v %v Hz",
 		len(h.file()), len(h.chunks), dur, frames, float64(frames)/dur, video["codec_name"], video["width"], video["height"], audio["codec_name"], audio["sample_rate"])
-	if fpsFile := float64(frames) / dur; fpsFile < 12 {
+	if fpsFile := float64(frames) / dur; (fpsFile < 24 && !busy) || fpsFile < 3 {
 		t.Errorf("file has %.1f fps", fpsFile)
 	}
 	if vol := meanVolume(t, mkv); vol < -40 {
@@ -395,4 +398,15 @@ func goertzel(x []float64, rate, freq float64) float64 {
 		s1, s2 = v+k*s1-s2, s1
 	}
 	return s1*s1 + s2*s2 - k*s1*s2
+}
+
+// machineBusy reports a 1-minute load above 1.5 per CPU.
+func machineBusy() bool {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	load, err := strconv.ParseFloat(f[0], 64)
+	return err == nil && load > 1.5*float64(goruntime.NumCPU())
 }

@@ -1453,7 +1453,10 @@ onmessage = (e) => {
                 return await session.start();
             } catch (e) {
                 const code = (e && e.code) || 'other';
-                emitError(code, (e && (e.detail || e.message)) || code);
+                if (!session.stopping) {
+                    // A stop() during the join is no error: the caller asked.
+                    emitError(code, (e && (e.detail || e.message)) || code);
+                }
                 if (session.media) {
                     await session.media.stop().catch(() => { /* best effort */ });
                 }
