@@ -287,6 +287,7 @@ func TestJoinRefusalsMapToExitCodes(t *testing.T) {
 	}{
 		{"password", fakeDeployment{scenario: "password"}, 4},
 		{"members-only", fakeDeployment{scenario: "members"}, 4},
+		{"lobby-denied", fakeDeployment{scenario: "lobby-denied"}, 4},
 		{"connection-failed", fakeDeployment{scenario: "conn-fail"}, 3},
 		{"not-jitsi", fakeDeployment{noConfig: true}, 3},
 		{"kicked", fakeDeployment{driver: aliceJoins + `setTimeout(() => fakeMeeting.kick(), 2500);`}, 4},
@@ -306,6 +307,14 @@ func TestJoinRefusalsMapToExitCodes(t *testing.T) {
 				t.Fatalf("files left after a failed join: %v", entries)
 			}
 		})
+	}
+}
+
+func TestWaitsInLobbyUntilAdmitted(t *testing.T) {
+	o := record(t, t.Context(), fakeDeployment{scenario: "lobby", driver: aliceJoins},
+		func(c *config.Config) { c.Duration = 3 * time.Second })
+	if o.err != nil || o.res.StopReason != StopDuration {
+		t.Fatalf("got %q %v", o.res.StopReason, o.err)
 	}
 }
 
