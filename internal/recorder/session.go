@@ -174,6 +174,9 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	defer s.stopReader()
 
 	stopReason, runErr := s.record(ctx, b)
+	if cfg.Progress != nil {
+		cfg.Progress("") // the live line ends with the recording
+	}
 
 	// Finalize: whatever happened, the file must end cleanly.
 	ff, recorded, pageLeft := s.finalize(b, stopReason)
