@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,10 +61,11 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 	}
 }
 
-// TestSIGTERMFinalizesRecording runs the command against a loopback fake
-// deployment (config.js + the page author's fake lib-jitsi-meet) and stops
-// it with SIGTERM, as a container runtime would.
-func TestSIGTERMFinalizesRecording(t *testing.T) {
+// startRecording runs the command against a loopback fake deployment
+// (config.js + the page author's fake lib-jitsi-meet, with one remote
+// participant) and returns once media reached the file.
+func startRecording(t *testing.T) (cmd *exec.Cmd, done chan error, stderr *bytes.Buffer, dir string) {
+	t.Helper()
 	for _, b := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(b); err != nil {
 			t.Skip(b, " not installed")
@@ -89,27 +91,26 @@ func TestSIGTERMFinalizesRecording(t *testing.T) {
 	})
 	mux.HandleFunc("/libs/lib-jitsi-meet.min.js", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, libJS) })
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 
 	bin := build(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--room-url", srv.URL+"/demo", "--recordings-dir", dir, "--output-file", "demo.mp4", "--resolution", "640x360")
+	dir = t.TempDir()
+	cmd = exec.Command(bin, "--room-url", srv.URL+"/demo", "--recordings-dir", dir, "--output-file", "demo.mp4", "--resolution", "640x360")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LOG_FORMAT=json"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	done = make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	// Wait for the first media, then let it record a few seconds.
+	t.Cleanup(func() { cmd.Process.Kill() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if st, err := os.Stat(filepath.Join(dir, "demo.mp4")); err == nil && st.Size() > 0 {
-			break
+			return cmd, done, stderr, dir
 		}
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
 			t.Fatalf("no media after 30 s:\n%s", stderr.String())
 		}
 		select {
@@ -118,6 +119,26 @@ func TestSIGTERMFinalizesRecording(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+func probeFile(t *testing.T, file string) string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "csv=p=0", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", file, err)
+	}
+	got := strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " | ")
+	t.Logf("ffprobe: %s", got)
+	if !strings.Contains(got, "h264") || !strings.Contains(got, "aac") {
+		t.Fatalf("recording: %s", got)
+	}
+	return got
+}
+
+// TestSIGTERMFinalizesRecording stops the command with SIGTERM, as a
+// container runtime would.
+func TestSIGTERMFinalizesRecording(t *testing.T) {
+	cmd, done, stderr, dir := startRecording(t)
 	time.Sleep(3 * time.Second)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -128,17 +149,9 @@ func TestSIGTERMFinalizesRecording(t *testing.T) {
 			t.Fatalf("exit: %v\n%s", err, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
 		t.Fatalf("still running 10 s after SIGTERM:\n%s", stderr.String())
 	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "csv=p=0", filepath.Join(dir, "demo.mp4")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("ffprobe: %s", strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " | "))
-	if !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
-		t.Fatalf("recording: %s", out)
-	}
+	probeFile(t, filepath.Join(dir, "demo.mp4"))
 	if _, err := os.Stat(filepath.Join(dir, "demo.json")); err != nil {
 		t.Fatal("no metadata: ", err)
 	}
@@ -147,4 +160,72 @@ func TestSIGTERMFinalizesRecording(t *testing.T) {
 			t.Errorf("not a JSON log line: %q", line)
 		}
 	}
+}
+
+// TestSIGKILLLeavesPlayableFileAndNoOrphans kills the recorder outright:
+// FFmpeg and Chromium must die with it, and the fragmented MP4 written so
+// far must still play.
+func TestSIGKILLLeavesPlayableFileAndNoOrphans(t *testing.T) {
+	cmd, done, _, dir := startRecording(t)
+	time.Sleep(3 * time.Second)
+	kids := children(cmd.Process.Pid)
+	t.Logf("children before kill: %v", kids)
+	if len(kids) < 2 {
+		t.Fatalf("expected chromium and ffmpeg children, got %v", kids)
+	}
+	cmd.Process.Kill()
+	<-done
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var alive []string
+		for pid, name := range kids {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil && !zombie(pid) {
+				alive = append(alive, fmt.Sprintf("%s(%d)", name, pid))
+			}
+		}
+		if len(alive) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still running 5 s after the recorder was killed: %v", alive)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	probeFile(t, filepath.Join(dir, "demo.mp4"))
+}
+
+// children maps the pids of parent's direct children to their names.
+func children(parent int) map[int]string {
+	out := map[int]string{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < 0 {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
+			out[pid] = s[open+1 : end]
+		}
+	}
+	return out
+}
+
+func zombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] == "Z"
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 	args := Args(opts)
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -167,11 +168,28 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		return nil, fmt.Errorf("%w: %v", ErrFailed, err)
 	}
 	p := &Process{cmd: cmd, stdin: stdin, opts: opts, log: opts.Logger, done: make(chan struct{}), tail: &tailBuffer{max: 20}}
-	if err := cmd.Start(); err != nil {
+	stderrDone := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig kills FFmpeg if the recorder itself is killed, so it
+		// never outlives it. The kernel sends it when the starting *thread*
+		// exits, so this goroutine keeps its thread until FFmpeg has exited
+		// (https://go.dev/issue/27505).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		<-stderrDone
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("%w: start %s: %v", ErrFailed, bin, err)
 	}
 	p.log.Debug("ffmpeg started", "pid", cmd.Process.Pid, "args", strings.Join(args, " "))
-	stderrDone := make(chan struct{})
 	go func() {
 		defer close(stderrDone)
 		sc := bufio.NewScanner(stderr)
@@ -181,11 +199,6 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 			p.tail.add(line)
 			p.log.Debug("ffmpeg", "line", line)
 		}
-	}()
-	go func() {
-		<-stderrDone
-		p.waitErr = cmd.Wait()
-		close(p.done)
 	}()
 	return p, nil
 }
