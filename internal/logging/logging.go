@@ -35,15 +35,20 @@ func New(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 // LineWriter is an io.Writer that logs each line written to it at debug
 // level, for a child process's output. Close flushes a last partial line.
 type LineWriter struct {
-	log  *slog.Logger
-	name string
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	log    *slog.Logger
+	name   string
+	redact func(string) string
+	mu     sync.Mutex
+	buf    bytes.Buffer
 }
 
-// NewLineWriter logs lines as msg=name line=...
-func NewLineWriter(log *slog.Logger, name string) *LineWriter {
-	return &LineWriter{log: log, name: name}
+// NewLineWriter logs lines as msg=name line=...; redact, if not nil,
+// rewrites each line first (to hide secrets a child might print).
+func NewLineWriter(log *slog.Logger, name string, redact func(string) string) *LineWriter {
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	return &LineWriter{log: log, name: name, redact: redact}
 }
 
 func (w *LineWriter) Write(p []byte) (int, error) {
@@ -60,11 +65,11 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 			break
 		}
 		if l := bytes.TrimRight(line, "\r\n"); len(l) > 0 {
-			w.log.Debug(w.name, "line", string(l))
+			w.log.Debug(w.name, "line", w.redact(string(l)))
 		}
 	}
 	if w.buf.Len() > 64*1024 { // a runaway line without newline
-		w.log.Debug(w.name, "line", w.buf.String())
+		w.log.Debug(w.name, "line", w.redact(w.buf.String()))
 		w.buf.Reset()
 	}
 	return len(p), nil
@@ -75,7 +80,7 @@ func (w *LineWriter) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.buf.Len() > 0 {
-		w.log.Debug(w.name, "line", w.buf.String())
+		w.log.Debug(w.name, "line", w.redact(w.buf.String()))
 		w.buf.Reset()
 	}
 	return nil

@@ -19,12 +19,12 @@ func TestAutoFormatIsJSONWhenNotATerminal(t *testing.T) {
 
 func TestLineWriterLogsWholeLines(t *testing.T) {
 	var buf bytes.Buffer
-	w := NewLineWriter(New(&buf, "text", slog.LevelDebug), "chromium")
+	w := NewLineWriter(New(&buf, "text", slog.LevelDebug), "chromium", strings.NewReplacer("secret", "[redacted]").Replace)
 	w.Write([]byte("first li"))
-	w.Write([]byte("ne\nsecond\n\nthi"))
+	w.Write([]byte("ne\nsecond secret\n\nthi"))
 	w.Close()
 	out := buf.String()
-	for _, want := range []string{`line="first line"`, "line=second", "line=thi"} {
+	for _, want := range []string{`line="first line"`, `line="second [redacted]"`, "line=thi"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in\n%s", want, out)
 		}

@@ -159,7 +159,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	if browser.NeedsNoSandbox() {
 		log.Warn("running as root: Chromium's sandbox is off (run as a normal user to keep it on)")
 	}
-	chromiumOut := logging.NewLineWriter(log.With("proc", "chromium"), "chromium output")
+	chromiumOut := logging.NewLineWriter(log.With("proc", "chromium"), "chromium output", s.redact.Replace)
 	defer chromiumOut.Close()
 	b, err := browser.Start(sessCtx, browser.Options{
 		Binary: cfg.ChromiumPath, WindowWidth: cfg.Width, WindowHeight: cfg.Height,
