@@ -187,6 +187,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	}()
 	if !recorded {
 		s.removeEmptyOutput()
+		os.Remove(s.metaPath) // a periodic update may have written one
 		res.File, res.MetadataFile = "", ""
 		if runErr == nil && stopReason != StopSignal {
 			runErr = &Error{Kind: KindOutput, What: "record", Err: errors.New("the page produced no media"), Hint: "run with LOG_LEVEL=debug for details"}
