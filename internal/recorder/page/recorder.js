@@ -471,7 +471,7 @@
     // the recording has one fixed audio track whatever comes and goes.
     class Mixer {
         constructor() {
-            this.ac = new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
+            this.ac = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
             this.dest = this.ac.createMediaStreamDestination();
             // A destination with no inputs delivers no audio at all, and a
             // MediaRecorder with audio and video then waits and records
@@ -492,12 +492,14 @@
             const stream = new MediaStream([ mst ]);
             // Without a playing media element, remote WebRTC audio is silent in WebAudio.
             const el = document.createElement('audio');
-            el.muted = true;
             el.autoplay = true;
             el.srcObject = stream;
+            // (createMediaElementSource is no alternative: it is silent for
+            // a MediaStream srcObject in Chromium.)
+            el.muted = true;
+            const node = this.ac.createMediaStreamSource(stream);
             mediaContainer().appendChild(el);
             el.play().catch(() => { /* autoplay retries on its own */ });
-            const node = this.ac.createMediaStreamSource(stream);
             node.connect(this.dest);
             this.sources.set(key, { el, node });
             this.resume();
