@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/bench"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/focus"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
 )
@@ -28,6 +29,8 @@ const usage = `jitsi-lab: a Jitsi-compatible meeting on loopback, for tests and 
                    check a recording against the lab's known media
   jitsi-lab demo   [--participants N] [--duration D] [--out DIR]
                    start the lab, record it with jitsi-recorder, verify
+  jitsi-lab bench  [--scenario S|all] [--duration D] [--runs N] [--json]
+                   measure what one recording costs (CPU, memory, quality)
 
 Exit codes: 0 ok, 1 failure, 2 bad usage.
 `
@@ -52,6 +55,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = verify.Main(ctx, args[1:], stdout)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, log)
+	case "bench":
+		err = bench.Main(ctx, args[1:], stdout, log)
 	default:
 		fmt.Fprintf(stderr, "jitsi-lab: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -60,7 +65,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp), errors.Is(err, verify.ErrUsage):
+	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp), errors.Is(err, verify.ErrUsage), errors.Is(err, bench.ErrUsage):
 		fmt.Fprintf(stderr, "jitsi-lab %s: %v\n", args[0], err)
 		return 2
 	default:

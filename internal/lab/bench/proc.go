@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// proc is one process as read from /proc at one instant.
+type proc struct {
+	PID   int
+	PPID  int
+	Comm  string
+	Start uint64 // start time in clock ticks after boot: tells a reused PID apart
+	Ticks uint64 // utime + stime, in clock ticks
+	RSSKB uint64 // VmRSS
+}
+
+// procFS reads processes from a /proc-shaped directory (a fake one in tests).
+type procFS struct{ root string }
+
+// list reads every process it can; processes that vanish while being read
+// are skipped, they are gone anyway.
+func (fs procFS) list() map[int]proc {
+	entries, err := os.ReadDir(fs.root)
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]proc, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		p, err := fs.read(pid)
+		if err != nil {
+			continue
+		}
+		out[pid] = p
+	}
+	return out
+}
+
+func (fs procFS) read(pid int) (proc, error) {
+	dir := filepath.Join(fs.root, strconv.Itoa(pid))
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return proc{}, err
+	}
+	p, err := parseStat(stat)
+	if err != nil {
+		return proc{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	if status, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
+		p.RSSKB = statusField(status, "VmRSS:")
+	}
+	return p, nil
+}
+
+// pssKB is the process's proportional set size: its shared pages divided
+// among the processes sharing them, so a tree's PSS adds up honestly where
+// summed RSS counts Chromium's shared pages once per helper.
+func (fs procFS) pssKB(pid int) uint64 {
+	b, err := os.ReadFile(filepath.Join(fs.root, strconv.Itoa(pid), "smaps_rollup"))
+	if err != nil {
+		return 0
+	}
+	return statusField(b, "Pss:")
+}
+
+// parseStat reads /proc/PID/stat. The command name is in parentheses and may
+// itself hold spaces and parentheses, so the fields after it are found from
+// the last ')'.
+func parseStat(b []byte) (proc, error) {
+	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || close < open {
+		return proc{}, fmt.Errorf("stat: no command name in %q", b)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+	if err != nil {
+		return proc{}, fmt.Errorf("stat: pid: %w", err)
+	}
+	// Fields after ')' start with field 3 (state); see proc(5).
+	f := strings.Fields(string(b[close+1:]))
+	if len(f) < 20 {
+		return proc{}, fmt.Errorf("stat: %d fields after the command name, want >= 20", len(f))
+	}
+	num := func(i int) uint64 { v, _ := strconv.ParseUint(f[i-3], 10, 64); return v }
+	return proc{
+		PID:   pid,
+		PPID:  int(num(4)),
+		Comm:  string(b[open+1 : close]),
+		Ticks: num(14) + num(15), // utime + stime
+		Start: num(22),
+	}, nil
+}
+
+// statusField reads a "Name:   1234 kB" line's number.
+func statusField(b []byte, name string) uint64 {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		f := strings.Fields(line[len(name):])
+		if len(f) == 0 {
+			return 0
+		}
+		v, _ := strconv.ParseUint(f[0], 10, 64)
+		return v
+	}
+	return 0
+}
+
+// descendants returns root and every process below it, following PPid
+// links; root first, the rest in PID order. A root that is not in procs
+// yields nothing.
+func descendants(procs map[int]proc, root int) []int {
+	if _, ok := procs[root]; !ok {
+		return nil
+	}
+	children := map[int][]int{}
+	for pid, p := range procs {
+		if pid != root { // a PID 0 parent or a loop must not recurse forever
+			children[p.PPID] = append(children[p.PPID], pid)
+		}
+	}
+	out := []int{root}
+	seen := map[int]bool{root: true}
+	for i := 0; i < len(out); i++ {
+		for _, c := range children[out[i]] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Ints(out[1:])
+	return out
+}

@@ -1,0 +1,331 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
+)
+
+// Scenario is one meeting shape to record.
+type Scenario struct {
+	Name          string `json:"name"`
+	Participants  int    `json:"participants"`
+	Width, Height int    `json:"-"`
+	FPS           int    `json:"fps"`
+	// AudioOnly asks for a recording without video.
+	AudioOnly bool `json:"audio_only"`
+}
+
+func (s Scenario) resolution() string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }
+
+// runConfig is what one run needs besides its scenario.
+type runConfig struct {
+	Recorder string
+	Duration time.Duration
+	Every    time.Duration // sampling interval
+	Clock    float64       // clock ticks per second
+	Log      *slog.Logger
+	ProcRoot string
+}
+
+// RunResult is one fresh lab + recorder run: its figures by key (see
+// cpuFigures and runFigures), or why it failed.
+type RunResult struct {
+	Figures  map[string]float64 `json:"figures"`
+	ExitCode int                `json:"exit_code"`
+	Error    string             `json:"error,omitempty"`
+	// VideoCodec is what the recorder page's MediaRecorder produced;
+	// VideoCopied says FFmpeg copied it rather than re-encoding.
+	VideoCodec  string   `json:"video_codec,omitempty"`
+	VideoCopied *bool    `json:"video_copied,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	// Orphans are recorder-tree processes still running after it exited
+	// (killed by the benchmark).
+	Orphans []string `json:"orphans,omitempty"`
+}
+
+// runOnce starts a lab with the scenario's participants, records it with
+// the real jitsi-recorder for cfg.Duration while sampling both process
+// trees, then verifies the file. Everything it starts is stopped before it
+// returns, also when ctx ends.
+func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
+	res.Figures = map[string]float64{}
+	res.ExitCode = -1
+	fail := func(err error) RunResult { res.Error = err.Error(); return res }
+
+	// The lab lives for the run: a bound well past the recorder's own limit.
+	labCtx, stopLab := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
+	defer stopLab()
+	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, Logger: cfg.Log})
+	if err != nil {
+		return fail(fmt.Errorf("start lab: %w", err))
+	}
+	defer l.Close()
+
+	dir, err := os.MkdirTemp("", "jitsi-lab-bench-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "bench.mp4")
+
+	logs := newRecorderLog()
+	cmd := exec.Command(cfg.Recorder)
+	cmd.Env = append(os.Environ(),
+		"ROOM_URL="+l.MeetingURL("bench"),
+		"RECORD_DURATION="+strconv.Itoa(int(math.Round(cfg.Duration.Seconds()))),
+		"RECORDINGS_DIR="+dir,
+		"OUTPUT_FILE=bench.mp4",
+		"RESOLUTION="+sc.resolution(),
+		"VIDEO_FPS="+strconv.Itoa(sc.FPS),
+		"LOG_FORMAT=json",
+		"LOG_LEVEL=info",
+	)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	// Its own process group, so a stop reaches Chromium and FFmpeg too
+	// even if the recorder cannot pass it on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("start %s: %w", cfg.Recorder, err))
+	}
+	pid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	sampler := newSampler(procFS{root: cfg.ProcRoot}, pid, os.Getpid(), groupBrowserPID(l), cfg.Every)
+	sampleCtx, stopSampling := context.WithCancel(context.WithoutCancel(ctx))
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); sampler.Run(sampleCtx) }()
+
+	firstMedia := make(chan time.Time, 1)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchFirstFragment(watchCtx, file, firstMedia)
+
+	// The recorder gives up joining after 60 s (JOIN_TIMEOUT), records for
+	// the duration, then finalises within seconds.
+	limit := time.NewTimer(cfg.Duration + 90*time.Second)
+	defer limit.Stop()
+	var waitErr error
+	select {
+	case waitErr = <-done:
+	case <-ctx.Done():
+		waitErr = stopRecorder(pid, done)
+		res.Error = "interrupted"
+	case <-limit.C:
+		waitErr = stopRecorder(pid, done)
+		res.Error = fmt.Sprintf("recorder still running after %s: stopped", cfg.Duration+90*time.Second)
+	}
+	exited := time.Now()
+	stopSampling()
+	<-sampled
+	stopWatch()
+	res.Orphans = reapOrphans(sampler)
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+		// wait4's usage counts the recorder and every descendant it and
+		// they reaped: the tree's exact CPU, to check the sampled sum.
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.Figures["cpu_s_exact.recorder/total"] = tv(ru.Utime) + tv(ru.Stime)
+		}
+	}
+
+	facts := logs.facts()
+	res.VideoCodec, res.VideoCopied, res.Warnings = facts.VideoCodec, facts.VideoCopied, facts.Warnings
+	since := func(t time.Time) float64 { return t.Sub(started).Seconds() }
+	if !facts.Joined.IsZero() {
+		res.Figures["joined_s"] = since(facts.Joined)
+	}
+	if !facts.Recording.IsZero() {
+		res.Figures["recording_started_s"] = since(facts.Recording)
+	}
+	select {
+	case t := <-firstMedia:
+		res.Figures["first_media_s"] = since(t)
+	default:
+	}
+	res.Figures["exited_s"] = since(exited)
+
+	// Averages over the recording proper: from "recording started" (else
+	// the start) to the planned end.
+	from := facts.Recording
+	if from.IsZero() {
+		from = started
+	}
+	to := from.Add(cfg.Duration)
+	if exited.Before(to) {
+		to = exited
+	}
+	for k, v := range cpuFigures(sampler.Samples(), from, to, cfg.Clock) {
+		res.Figures[k] = v
+	}
+
+	if res.Error == "" && (waitErr != nil || res.ExitCode != 0) {
+		res.Error = fmt.Sprintf("jitsi-recorder exited with code %d (%v); last log lines: %v", res.ExitCode, waitErr, lastN(facts.Tail, 5))
+	}
+	if res.Error != "" {
+		return res
+	}
+	verifyCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	rep, err := verify.Verify(verifyCtx, file, l.Spec)
+	if err != nil {
+		return fail(fmt.Errorf("verify: %w", err))
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return fail(err)
+	}
+	for k, v := range outputFigures(rep, st.Size(), sc.FPS) {
+		res.Figures[k] = v
+	}
+	if d := rep.DurationS; d > 0 {
+		res.Figures["cpu_s_per_recorded_min.recorder/total"] = res.Figures["cpu_s.recorder/total"] / (d / 60)
+		if exact, ok := res.Figures["cpu_s_exact.recorder/total"]; ok {
+			res.Figures["cpu_s_exact_per_recorded_min.recorder/total"] = exact / (d / 60)
+		}
+	}
+	return res
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func lastN(s []string, n int) []string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// groupBrowserPID is the lab participants' Chromium, 0 without participants.
+func groupBrowserPID(l *lab.Lab) int {
+	if l.Group == nil {
+		return 0
+	}
+	return l.Group.BrowserPID()
+}
+
+// stopRecorder asks the recorder to finish (SIGTERM finalises the file),
+// then kills its whole process group if it has not exited within 10 s.
+func stopRecorder(pid int, done <-chan error) error {
+	syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		return errors.New("jitsi-recorder did not exit after SIGKILL")
+	}
+}
+
+// reapOrphans waits up to 5 s for the recorder tree's processes to go,
+// then kills the ones left and names them.
+func reapOrphans(s *Sampler) []string {
+	var left map[int]string
+	for i := 0; i < 50; i++ {
+		if left = s.Survivors(); len(left) == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out []string
+	for pid, comm := range left {
+		syscall.Kill(pid, syscall.SIGKILL)
+		out = append(out, fmt.Sprintf("%d:%s", pid, comm))
+	}
+	return out
+}
+
+// watchFirstFragment sends the time the file first holds a media fragment.
+func watchFirstFragment(ctx context.Context, path string, out chan<- time.Time) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if ok, _ := hasFragment(path); ok {
+				out <- now
+				return
+			}
+		}
+	}
+}
+
+// outputFigures is what the verifier and the file size say. Expected
+// frames are the file's duration times the asked frame rate.
+func outputFigures(rep verify.Report, size int64, fps int) map[string]float64 {
+	out := map[string]float64{
+		"file_duration_s": rep.DurationS,
+		"file_mb":         float64(size) / 1e6,
+	}
+	if rep.DurationS > 0 {
+		out["bitrate_kbps"] = float64(size) * 8 / rep.DurationS / 1000
+	}
+	if v := rep.Video; v.Present {
+		expected := rep.DurationS * float64(fps)
+		out["video_frames"] = float64(v.Frames)
+		out["video_frames_expected"] = expected
+		if expected > 0 {
+			out["video_delivered_pct"] = 100 * float64(v.Frames) / expected
+		}
+		out["video_fps"] = v.FPS
+		if v.Frames > 1 {
+			// Frames that repeat the previous picture: the composite drew
+			// nothing new (the source did not move or the page was late).
+			out["video_repeated_frames"] = math.Round((1 - v.ChangingFraction) * float64(v.Frames-1))
+		}
+		out["video_same_timestamp_frames"] = float64(v.Frames - v.DistinctTimestamps)
+		out["video_max_gap_ms"] = 1000 * v.MaxGapS
+		out["video_frozen_max_ms"] = 1000 * v.FrozenMaxS
+		visible := 0
+		for _, c := range rep.Colors {
+			if c.Visible {
+				visible++
+			}
+		}
+		out["video_participants_visible"] = float64(visible)
+	}
+	if a := rep.AVOffsetMS; a.N > 0 {
+		out["av_markers"] = float64(a.N)
+		out["av_offset_mean_ms"] = a.Mean
+		out["av_offset_max_abs_ms"] = math.Max(math.Abs(a.Min), math.Abs(a.Max))
+	}
+	out["audio_present"] = b2f(rep.Audio.Present)
+	if len(rep.Tones) > 0 {
+		lo, sum := 1.0, 0.0
+		for _, t := range rep.Tones {
+			lo = math.Min(lo, t.PresentFraction)
+			sum += t.PresentFraction
+		}
+		out["audio_tone_present_min_pct"] = 100 * lo
+		out["audio_tone_present_mean_pct"] = 100 * sum / float64(len(rep.Tones))
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Parts of the recorder's process tree and of the lab.
+const (
+	PartRecorder     = "recorder"     // the jitsi-recorder Go process itself
+	PartChromium     = "chromium"     // the recorder's Chromium and all its helpers
+	PartFFmpeg       = "ffmpeg"       // the recorder's FFmpeg
+	PartOther        = "other"        // anything else below the root
+	PartLab          = "lab"          // this process: lab servers, bench, sampler
+	PartParticipants = "participants" // the lab participants' Chromium
+	PartProsody      = "prosody"
+)
+
+// treeSpec says how to find and split one process tree.
+type treeSpec struct {
+	root     int
+	rootPart string
+	// partOf names the part of a process below the root from the process
+	// itself or its nearest ancestor that matches; "" means no match.
+	partOf func(p proc) string
+}
+
+// classify assigns each process of the tree to a part: the part of the
+// process itself or of its nearest classified ancestor, else the root's.
+func (t treeSpec) classify(procs map[int]proc, pids []int) map[int]string {
+	out := make(map[int]string, len(pids))
+	for _, pid := range pids {
+		part := PartOther
+		for cur, hops := pid, 0; hops < 64; hops++ {
+			if cur == t.root {
+				part = t.rootPart
+				break
+			}
+			p, ok := procs[cur]
+			if !ok {
+				break
+			}
+			if name := t.partOf(p); name != "" {
+				part = name
+				break
+			}
+			cur = p.PPID
+		}
+		out[pid] = part
+	}
+	return out
+}
+
+func recorderParts(p proc) string {
+	switch {
+	case strings.HasPrefix(p.Comm, "chrom"):
+		return PartChromium
+	case p.Comm == "ffmpeg":
+		return PartFFmpeg
+	}
+	return ""
+}
+
+func labParts(browserPID int) func(p proc) string {
+	return func(p proc) string {
+		switch {
+		case browserPID != 0 && p.PID == browserPID:
+			return PartParticipants
+		case strings.HasPrefix(p.Comm, "lua") || strings.HasPrefix(p.Comm, "prosody"):
+			return PartProsody
+		case strings.HasPrefix(p.Comm, "chrom"):
+			return PartParticipants
+		}
+		return ""
+	}
+}
+
+// procKey tells a process apart from a later one reusing its PID.
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+// Sample is one instant's reading of both trees.
+type Sample struct {
+	At time.Time
+	// DT is the time since the previous sample (0 for the first).
+	DT time.Duration
+	// CPUTicks is CPU used since the previous sample per part, in clock
+	// ticks; "recorder/…" parts belong to the recorder tree, "lab/…" to the lab.
+	CPUTicks map[string]uint64
+	// RSSKB is the summed VmRSS per part.
+	RSSKB map[string]uint64
+	// RecorderPSSKB is the recorder tree's summed Pss.
+	RecorderPSSKB uint64
+	// RecorderProcs is how many processes the recorder tree has.
+	RecorderProcs int
+	// MachineBusyTicks is the whole machine's non-idle time since the
+	// previous sample (summed over CPUs), from /proc/stat.
+	MachineBusyTicks uint64
+}
+
+// Sampler reads /proc at a fixed interval: the recorder's process tree and
+// the lab's (this process and its descendants outside the recorder's).
+type Sampler struct {
+	fs       procFS
+	recorder int
+	lab      int
+	browser  int
+	every    time.Duration
+
+	mu       sync.Mutex
+	samples  []Sample
+	prev     map[procKey]uint64
+	prevBusy uint64
+	prevAt   time.Time
+	seen     map[procKey]string // every recorder-tree process ever seen
+}
+
+func newSampler(fs procFS, recorderPID, labPID, browserPID int, every time.Duration) *Sampler {
+	return &Sampler{fs: fs, recorder: recorderPID, lab: labPID, browser: browserPID, every: every,
+		seen: map[procKey]string{}}
+}
+
+// Run samples until ctx ends.
+func (s *Sampler) Run(ctx context.Context) {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	s.sample(time.Now())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.sample(now)
+		}
+	}
+}
+
+// sample takes one reading. CPU is the utime+stime delta per process; a
+// process first seen after the first sample was born since the previous
+// one, so all its ticks count. Ticks of a process that exits between two
+// samples are lost (at most one interval's worth).
+func (s *Sampler) sample(now time.Time) {
+	procs := s.fs.list()
+	recPIDs := descendants(procs, s.recorder)
+	inRec := make(map[int]bool, len(recPIDs))
+	for _, pid := range recPIDs {
+		inRec[pid] = true
+	}
+	var labPIDs []int
+	for _, pid := range descendants(procs, s.lab) {
+		if !inRec[pid] {
+			labPIDs = append(labPIDs, pid)
+		}
+	}
+	recParts := treeSpec{root: s.recorder, rootPart: PartRecorder, partOf: recorderParts}.classify(procs, recPIDs)
+	labPartsOf := treeSpec{root: s.lab, rootPart: PartLab, partOf: labParts(s.browser)}.classify(procs, labPIDs)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := s.prev == nil
+	smp := Sample{At: now, CPUTicks: map[string]uint64{}, RSSKB: map[string]uint64{}, RecorderProcs: len(recPIDs)}
+	if !first {
+		smp.DT = now.Sub(s.prevAt)
+	}
+	cur := make(map[procKey]uint64, len(recPIDs)+len(labPIDs))
+	account := func(tree string, parts map[int]string, pids []int) {
+		for _, pid := range pids {
+			p := procs[pid]
+			k := procKey{pid, p.Start}
+			cur[k] = p.Ticks
+			part := tree + "/" + parts[pid]
+			if !first {
+				smp.CPUTicks[part] += p.Ticks - min(s.prev[k], p.Ticks)
+			}
+			smp.RSSKB[part] += p.RSSKB
+		}
+	}
+	account("recorder", recParts, recPIDs)
+	account("lab", labPartsOf, labPIDs)
+	for _, pid := range recPIDs {
+		smp.RecorderPSSKB += s.fs.pssKB(pid)
+		s.seen[procKey{pid, procs[pid].Start}] = procs[pid].Comm
+	}
+	busy := machineBusyTicks(s.fs.root)
+	if !first && busy >= s.prevBusy {
+		smp.MachineBusyTicks = busy - s.prevBusy
+	}
+	s.prev, s.prevBusy, s.prevAt = cur, busy, now
+	s.samples = append(s.samples, smp)
+}
+
+// Samples returns the readings so far.
+func (s *Sampler) Samples() []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sample(nil), s.samples...)
+}
+
+// Survivors returns the recorder-tree processes ever seen that still run
+// (same PID and start time): orphans once the recorder has exited.
+func (s *Sampler) Survivors() map[int]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[int]string{}
+	for k, comm := range s.seen {
+		if k.pid == s.recorder {
+			continue
+		}
+		p, err := s.fs.read(k.pid)
+		if err != nil || p.Start != k.start {
+			continue
+		}
+		if st, err := os.ReadFile(s.fs.root + "/" + strconv.Itoa(k.pid) + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue // a zombie holds nothing; its parent reaps it
+		}
+		out[k.pid] = comm
+	}
+	return out
+}
+
+// machineBusyTicks is the first line of /proc/stat minus idle and iowait.
+func machineBusyTicks(root string) uint64 {
+	b, err := os.ReadFile(root + "/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0
+	}
+	var total uint64
+	for i, v := range f[1:] {
+		if i >= 8 { // guest times are already counted in user
+			break
+		}
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		total += n
+	}
+	return total
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every
+// mainstream Linux, asked of getconf in case this one differs.
+func clockTicks() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 100
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || n <= 0 {
+		return 100
+	}
+	return float64(n)
+}
