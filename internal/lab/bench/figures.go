@@ -18,6 +18,7 @@ func cpuFigures(samples []Sample, from, to time.Time, clk float64) map[string]fl
 	winTicks := map[string]uint64{}
 	allTicks := map[string]uint64{}
 	var winBusy uint64
+	var winBusyDT float64
 	for _, s := range samples {
 		cpu, rss := withTotals(s.CPUTicks), withTotals(s.RSSKB)
 		for part, kb := range rss {
@@ -37,10 +38,11 @@ func cpuFigures(samples []Sample, from, to time.Time, clk float64) map[string]fl
 				winTicks[part] += t
 			}
 		}
-		out["cpu_peak_cores.machine"] = math.Max(out["cpu_peak_cores.machine"], cores(s.MachineBusyTicks, clk, dt))
+		out["cpu_peak_cores.machine"] = math.Max(out["cpu_peak_cores.machine"], cores(s.MachineBusyTicks, clk, s.MachineDT.Seconds()))
 		if inWindow {
 			winDT += dt
 			winBusy += s.MachineBusyTicks
+			winBusyDT += s.MachineDT.Seconds()
 		}
 	}
 	for part, t := range allTicks {
@@ -50,7 +52,10 @@ func cpuFigures(samples []Sample, from, to time.Time, clk float64) map[string]fl
 		for part := range allTicks {
 			out["cpu_avg_cores."+part] = cores(winTicks[part], clk, winDT)
 		}
-		out["cpu_avg_cores.machine"] = cores(winBusy, clk, winDT)
+		out["cpu_avg_cores.machine"] = cores(winBusy, clk, winBusyDT)
+		// What neither tree used: other work on the machine, which the
+		// figures are read against.
+		out["cpu_avg_cores.outside"] = math.Max(0, out["cpu_avg_cores.machine"]-out["cpu_avg_cores.recorder/total"]-out["cpu_avg_cores.lab/total"])
 	}
 	return out
 }

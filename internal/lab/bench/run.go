@@ -136,11 +136,6 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	res.Orphans = reapOrphans(sampler)
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
-		// wait4's usage counts the recorder and every descendant it and
-		// they reaped: the tree's exact CPU, to check the sampled sum.
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.Figures["cpu_s_exact.recorder/total"] = tv(ru.Utime) + tv(ru.Stime)
-		}
 	}
 
 	facts := logs.facts()
@@ -194,14 +189,9 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	}
 	if d := rep.DurationS; d > 0 {
 		res.Figures["cpu_s_per_recorded_min.recorder/total"] = res.Figures["cpu_s.recorder/total"] / (d / 60)
-		if exact, ok := res.Figures["cpu_s_exact.recorder/total"]; ok {
-			res.Figures["cpu_s_exact_per_recorded_min.recorder/total"] = exact / (d / 60)
-		}
 	}
 	return res
 }
-
-func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 func lastN(s []string, n int) []string {
 	if len(s) > n {

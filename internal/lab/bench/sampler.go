@@ -31,16 +31,18 @@ type treeSpec struct {
 	partOf func(p proc) string
 }
 
-// classify assigns each process of the tree to a part: the part of the
-// process itself or of its nearest classified ancestor, else the root's.
+// classify assigns each process of the tree to a part: the root's own, or
+// that of the process itself or its nearest named ancestor, else "other".
 func (t treeSpec) classify(procs map[int]proc, pids []int) map[int]string {
 	out := make(map[int]string, len(pids))
 	for _, pid := range pids {
 		part := PartOther
 		for cur, hops := pid, 0; hops < 64; hops++ {
 			if cur == t.root {
-				part = t.rootPart
-				break
+				if pid == t.root {
+					part = t.rootPart
+				}
+				break // an unnamed child of the root stays "other"
 			}
 			p, ok := procs[cur]
 			if !ok {
@@ -104,6 +106,7 @@ type Sample struct {
 	// MachineBusyTicks is the whole machine's non-idle time since the
 	// previous sample (summed over CPUs), from /proc/stat.
 	MachineBusyTicks uint64
+	MachineDT        time.Duration
 }
 
 // Sampler reads /proc at a fixed interval: the recorder's process tree and
@@ -115,12 +118,13 @@ type Sampler struct {
 	browser  int
 	every    time.Duration
 
-	mu       sync.Mutex
-	samples  []Sample
-	prev     map[procKey]uint64
-	prevBusy uint64
-	prevAt   time.Time
-	seen     map[procKey]string // every recorder-tree process ever seen
+	mu         sync.Mutex
+	samples    []Sample
+	prev       map[procKey]uint64
+	prevBusy   uint64
+	prevAt     time.Time
+	prevBusyAt time.Time
+	seen       map[procKey]string // every recorder-tree process ever seen
 }
 
 func newSampler(fs procFS, recorderPID, labPID, browserPID int, every time.Duration) *Sampler {
@@ -147,7 +151,11 @@ func (s *Sampler) Run(ctx context.Context) {
 // process first seen after the first sample was born since the previous
 // one, so all its ticks count. Ticks of a process that exits between two
 // samples are lost (at most one interval's worth).
-func (s *Sampler) sample(now time.Time) {
+func (s *Sampler) sample(time.Time) {
+	// Timestamps are taken at the reads, not at the tick: on a busy
+	// machine the sampler runs late and the reads take a while.
+	busyAt, busy := time.Now(), machineBusyTicks(s.fs.root)
+	now := time.Now()
 	procs := s.fs.list()
 	recPIDs := descendants(procs, s.recorder)
 	inRec := make(map[int]bool, len(recPIDs))
@@ -189,11 +197,11 @@ func (s *Sampler) sample(now time.Time) {
 		smp.RecorderPSSKB += s.fs.pssKB(pid)
 		s.seen[procKey{pid, procs[pid].Start}] = procs[pid].Comm
 	}
-	busy := machineBusyTicks(s.fs.root)
 	if !first && busy >= s.prevBusy {
 		smp.MachineBusyTicks = busy - s.prevBusy
+		smp.MachineDT = busyAt.Sub(s.prevBusyAt)
 	}
-	s.prev, s.prevBusy, s.prevAt = cur, busy, now
+	s.prev, s.prevBusy, s.prevAt, s.prevBusyAt = cur, busy, now, busyAt
 	s.samples = append(s.samples, smp)
 }
 

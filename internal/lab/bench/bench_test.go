@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"bytes"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmokeRecordsTwoParticipantsWithPlausibleFigures runs the real thing
+// once, briefly: a 2-participant lab, jitsi-recorder for 10 s. It checks
+// the figures are there and plausible, not any timing target.
+func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium, Prosody and FFmpeg for about a minute")
+	}
+	bin := filepath.Join(t.TempDir(), "jitsi-recorder")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../../cmd/jitsi-recorder").CombinedOutput(); err != nil {
+		t.Fatalf("build jitsi-recorder: %v\n%s", err, out)
+	}
+	var logs bytes.Buffer
+	cfg := runConfig{Recorder: bin, Duration: 10 * time.Second, Every: 500 * time.Millisecond, Clock: clockTicks(),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), ProcRoot: "/proc"}
+	sc := Scenario{Name: "smoke", Participants: 2, Width: 1280, Height: 720, FPS: 30}
+	r := runOnce(t.Context(), sc, cfg)
+	if r.Error != "" {
+		t.Fatalf("run failed: %s\nlab log:\n%s", r.Error, logs.String())
+	}
+	f := r.Figures
+	var out bytes.Buffer
+	writeScenario(&out, ScenarioResult{Scenario: sc, Resolution: sc.resolution(), DurationS: 10, Runs: []RunResult{r}, Summary: spreads([]map[string]float64{f})})
+	t.Logf("figures:\n%s", out.String())
+
+	checks := []struct {
+		key    string
+		lo, hi float64
+	}{
+		{"cpu_avg_cores.recorder/total", 0.01, 64},
+		{"cpu_s.recorder/chromium", 0.01, 1e4},
+		{"cpu_s.lab/participants", 0.01, 1e4},
+		{"rss_peak_mb.recorder/total", 50, 1e5},
+		{"pss_peak_mb.recorder/total", 20, 1e5},
+		{"rss_peak_mb.recorder/ffmpeg", 1, 1e4},
+		{"joined_s", 0.01, 120},
+		{"first_media_s", 0.01, 120},
+		{"video_frames", 1, 1e6},
+		{"bitrate_kbps", 1, 1e6},
+	}
+	for _, c := range checks {
+		v, ok := f[c.key]
+		if !ok || v < c.lo || v > c.hi {
+			t.Errorf("%s = %v (present %v), want in [%v, %v]", c.key, v, ok, c.lo, c.hi)
+		}
+	}
+	if f["joined_s"] > f["first_media_s"] {
+		t.Errorf("joined at %.2f s after the first media at %.2f s", f["joined_s"], f["first_media_s"])
+	}
+	if len(r.Orphans) > 0 {
+		t.Errorf("processes outlived the recorder: %v", r.Orphans)
+	}
+	if !strings.Contains(out.String(), "recorder tree") {
+		t.Errorf("summary lacks the recorder tree:\n%s", out.String())
+	}
+}
