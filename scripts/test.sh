@@ -25,4 +25,16 @@ if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
 else
 	echo "== tests (no private network namespace: not root; the lab still binds loopback only)"
 fi
-run env GOFLAGS=-mod=mod GOPROXY=off go test -count=1 -p 2 -timeout 25m "${@:-./...}"
+gotest() { run env GOFLAGS=-mod=mod GOPROXY=off go test -count=1 -timeout 20m "$@"; }
+if [ "$#" -gt 0 ]; then
+	gotest -p 2 "$@"
+	exit
+fi
+# The end-to-end recordings measure frame rate and A/V sync: they run last,
+# alone, so that other packages' browsers do not starve them of CPU.
+mapfile -t pkgs < <(go list ./... | grep -v '/internal/e2e$')
+status=0
+gotest -p 2 "${pkgs[@]}" || status=$?
+echo "== end-to-end recordings (alone)"
+gotest -p 1 -v ./internal/e2e || status=$?
+exit "$status"
