@@ -66,7 +66,8 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	scenario := fs.String("scenario", "720p-4", "scenario name or all")
 	d := fs.Duration("duration", 30*time.Second, "recording length per run")
 	runs := fs.Int("runs", 3, "fresh lab + recorder runs per scenario")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, "print JSON instead of the text summary")
+	jsonOut := fs.String("json-out", "", "also write the JSON to this file")
 	recorderBin := fs.String("recorder", "", "jitsi-recorder binary (default: beside jitsi-lab, else on PATH)")
 	every := fs.Duration("sample-every", 500*time.Millisecond, "/proc sampling interval")
 	if err := fs.Parse(args); err != nil {
@@ -118,10 +119,18 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(stdout, res); err != nil {
 			return err
+		}
+	}
+	if *jsonOut != "" {
+		f, err := os.Create(*jsonOut)
+		if err != nil {
+			return err
+		}
+		werr := writeJSON(f, res)
+		if err := errors.Join(werr, f.Close()); err != nil {
+			return fmt.Errorf("write %s: %w", *jsonOut, err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -135,6 +144,12 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		}
 	}
 	return nil
+}
+
+func writeJSON(w io.Writer, res Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
 
 func pickScenarios(name string) ([]Scenario, error) {
@@ -255,8 +270,8 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 		f("video_frozen_max_ms", 0), f("video_participants_visible", 0), sr.Participants)
 	fmt.Fprintf(w, "   A/V: offset mean %s ms, max |offset| %s ms over %s markers (positive: video late)\n",
 		f("av_offset_mean_ms", 0), f("av_offset_max_abs_ms", 0), f("av_markers", 0))
-	fmt.Fprintf(w, "   audio: present %s; participant tones present min %s %%, mean %s %%\n",
-		f("audio_present", 0), f("audio_tone_present_min_pct", 0), f("audio_tone_present_mean_pct", 0))
+	fmt.Fprintf(w, "   audio: present in %s runs; participant tones present min %s %%, mean %s %%\n",
+		countOf(sr.Runs, "audio_present"), f("audio_tone_present_min_pct", 0), f("audio_tone_present_mean_pct", 0))
 	if ws := warnings(sr.Runs); ws != "" {
 		fmt.Fprintf(w, "   recorder warnings: %s\n", ws)
 	}
@@ -265,6 +280,21 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 			fmt.Fprintf(w, "   run %d: processes outlived the recorder (killed): %s\n", i+1, strings.Join(r.Orphans, ", "))
 		}
 	}
+}
+
+// countOf is how many runs without error have a figure equal to 1.
+func countOf(runs []RunResult, key string) string {
+	n, ok := 0, 0
+	for _, r := range runs {
+		if r.Error != "" {
+			continue
+		}
+		ok++
+		if r.Figures[key] == 1 {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d", n, ok)
 }
 
 func fmtSpread(s map[string]Spread, key string, prec int) string {

@@ -184,7 +184,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	if err != nil {
 		return fail(err)
 	}
-	for k, v := range outputFigures(rep, st.Size(), sc.FPS) {
+	for k, v := range outputFigures(rep, st.Size(), cfg.Duration.Seconds(), sc.FPS) {
 		res.Figures[k] = v
 	}
 	if d := rep.DurationS; d > 0 {
@@ -262,8 +262,9 @@ func watchFirstFragment(ctx context.Context, path string, out chan<- time.Time) 
 }
 
 // outputFigures is what the verifier and the file size say. Expected
-// frames are the file's duration times the asked frame rate.
-func outputFigures(rep verify.Report, size int64, fps int) map[string]float64 {
+// frames are the asked duration times the asked frame rate, so time lost
+// at the start counts as missing frames too.
+func outputFigures(rep verify.Report, size int64, durationS float64, fps int) map[string]float64 {
 	out := map[string]float64{
 		"file_duration_s": rep.DurationS,
 		"file_mb":         float64(size) / 1e6,
@@ -272,7 +273,7 @@ func outputFigures(rep verify.Report, size int64, fps int) map[string]float64 {
 		out["bitrate_kbps"] = float64(size) * 8 / rep.DurationS / 1000
 	}
 	if v := rep.Video; v.Present {
-		expected := rep.DurationS * float64(fps)
+		expected := durationS * float64(fps)
 		out["video_frames"] = float64(v.Frames)
 		out["video_frames_expected"] = expected
 		if expected > 0 {
