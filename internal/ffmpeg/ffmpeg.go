@@ -73,6 +73,12 @@ type Process struct {
 	closeErr  error
 }
 
+// AudioFilter re-times the decoded audio by its input timestamps
+// (aresample's async mode: gaps are filled with silence, overlaps trimmed)
+// and starts it at time 0. Without it FFmpeg counts samples, and each gap
+// in the browser's audio moves all later audio earlier against the video.
+const AudioFilter = "aresample=async=1:first_pts=0"
+
 // CanCopyVideo reports whether the codec can go into MP4 without transcoding.
 func CanCopyVideo(codec string) bool {
 	c := strings.ToLower(codec)
@@ -108,6 +114,11 @@ func Args(opts Options) []string {
 		args = append(args, "-fps_mode", "passthrough")
 	}
 	args = append(args,
+		// Audio follows its timestamps, not its sample count: where the
+		// browser dropped audio (a busy machine), silence fills the gap,
+		// and extra samples are dropped, so later audio is not pulled
+		// earlier against the video; the stream starts at 0 like the video.
+		"-af", AudioFilter,
 		"-c:a", "aac", "-b:a", strconv.Itoa(opts.AudioBitrate),
 		// Fragmented MP4: an empty moov up front and a fragment about every
 		// second, so the file is playable at every moment, even after SIGKILL.

@@ -234,3 +234,77 @@ func TestLowBitrateFragmentsReachTheFileWhileStreaming(t *testing.T) {
 		t.Fatalf("only %d bytes written while streaming: fragments held in FFmpeg's buffer", got)
 	}
 }
+
+// TestAudioGapKeepsLaterAudioInPlace: the browser may drop audio on a busy
+// machine, leaving a gap in the Opus timestamps. The beep after the gap
+// must stay at its time, not move earlier by the gap's length.
+func TestAudioGapKeepsLaterAudioInPlace(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "gap.mkv")
+	// A 3 kHz beep at 4.5 s; the audio between 3.0 and 3.3 s is missing.
+	gen := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=6",
+		"-f", "lavfi", "-i", "sine=frequency=3000:sample_rate=48000:duration=6",
+		"-af", "volume='between(t,4.5,4.6)':eval=frame,aselect='not(between(t,3,3.3))'",
+		"-c:v", "libx264", "-preset", "veryfast", "-profile:v", "baseline",
+		"-c:a", "libopus", "-f", "matroska", in)
+	if b, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("make input: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, p, data, 10)
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	beep := firstLoudSample(t, out, 3.5)
+	t.Logf("beep at %.3f s", beep)
+	if beep < 4.47 || beep > 4.55 {
+		t.Errorf("beep after a 300 ms audio gap at %.3f s, want 4.50 s", beep)
+	}
+	va, aa := streamDuration(t, out, "v"), streamDuration(t, out, "a")
+	if d := aa - va; d < -0.1 || d > 0.1 {
+		t.Errorf("audio %.3f s, video %.3f s: want them to end together", aa, va)
+	}
+}
+
+// firstLoudSample decodes file's audio and returns the time of the first
+// sample after from that is louder than -20 dBFS.
+func firstLoudSample(t *testing.T, file string, from float64) float64 {
+	t.Helper()
+	pcm, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", file,
+		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-").Output()
+	if err != nil {
+		t.Fatalf("decode %s: %v", file, err)
+	}
+	for i := int(from*48000) * 2; i+1 < len(pcm); i += 2 {
+		v := int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8)
+		if v > 3277 || v < -3277 {
+			return float64(i/2) / 48000
+		}
+	}
+	t.Fatalf("no loud sample after %.1f s in %s", from, file)
+	return 0
+}
+
+func streamDuration(t *testing.T, file, stream string) float64 {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", stream+":0",
+		"-show_entries", "stream=duration", "-of", "default=nw=1:nk=1", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", file, err)
+	}
+	d, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if err != nil {
+		t.Fatalf("stream %s duration %q: %v", stream, b, err)
+	}
+	return d
+}
