@@ -35,8 +35,8 @@
         }
     }
 
-    function emitState(state) {
-        emit({ type: 'state', state, t: Date.now() });
+    function emitState(state, t) {
+        emit({ type: 'state', state, t: t || Date.now() });
     }
 
     function emitError(code, message) {
@@ -529,6 +529,136 @@
         }
     }
 
+    // ---------------------------------------------------------------- lip sync
+
+    // Jitsi senders put their audio and their video in different
+    // MediaStreams (different msid stream ids), so Chrome's receiver never
+    // synchronises them: each participant's audio arrived ~45 ms after its
+    // video in the lab, and up to hundreds of ms apart under load. Chrome
+    // applies its RTCP-sender-report A/V sync to tracks that share a stream
+    // id, so the remote description is rewritten to give the first audio and
+    // the first video m-line of each owner one stream id. Owners come from
+    // lib-jitsi-meet's signaling layer (Jingle's ssrc-info), which the lib
+    // fills before it sets the remote description. Anything unexpected leaves
+    // the SDP as it was.
+
+    // groupStreamsByOwner returns sdp with the audio and video of each SSRC
+    // owner under one msid stream id, or sdp itself when nothing applies.
+    // ownerOf(ssrc) returns the owner's id or a falsy value.
+    function groupStreamsByOwner(sdp, ownerOf) {
+        if (typeof sdp !== 'string' || !sdp.includes('\nm=')) {
+            return sdp;
+        }
+        const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+        const lines = sdp.split(eol);
+        const sections = [];
+        for (let i = 0; i < lines.length; i++) {
+            if (lines[i].startsWith('m=')) {
+                sections.push({ start: i, end: lines.length, kind: lines[i].slice(2).split(' ')[0] });
+                if (sections.length > 1) {
+                    sections[sections.length - 2].end = i;
+                }
+            }
+        }
+        const taken = new Set(); // owner/kind already grouped
+        let changed = false;
+        for (const s of sections) {
+            if (s.kind !== 'audio' && s.kind !== 'video') {
+                continue;
+            }
+            let ssrc = null;
+            const ids = new Set();
+            for (let i = s.start; i < s.end; i++) {
+                const l = lines[i];
+                let m = /^a=ssrc:(\d+) /.exec(l);
+                if (m && ssrc === null) {
+                    ssrc = Number(m[1]);
+                }
+                m = /^a=msid:(\S+) \S+$/.exec(l) || /^a=ssrc:\d+ msid:(\S+) \S+$/.exec(l);
+                if (m) {
+                    ids.add(m[1]);
+                }
+            }
+            if (ssrc === null || ids.size !== 1) {
+                continue; // no source, or stream ids that disagree: leave it
+            }
+            let owner;
+            try {
+                owner = ownerOf(ssrc);
+            } catch (e) {
+                owner = null;
+            }
+            if (!owner || typeof owner !== 'string' || taken.has(`${owner}/${s.kind}`)) {
+                continue;
+            }
+            taken.add(`${owner}/${s.kind}`);
+            const from = [ ...ids ][0];
+            const to = `recsync-${owner.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+            if (from === to) {
+                continue;
+            }
+            for (let i = s.start; i < s.end; i++) {
+                const l = lines[i];
+                if (l.startsWith(`a=msid:${from} `)) {
+                    lines[i] = `a=msid:${to} ${l.slice(`a=msid:${from} `.length)}`;
+                } else {
+                    const m = /^(a=ssrc:\d+ msid:)(\S+)( \S+)$/.exec(l);
+                    if (m && m[2] === from) {
+                        lines[i] = m[1] + to + m[3];
+                    }
+                }
+            }
+            changed = true;
+        }
+
+        return changed ? lines.join(eol) : sdp;
+    }
+
+    // lipSync holds the owner lookup of the current conference.
+    const lipSync = { ownerOf: null, grouped: 0 };
+
+    // installLipSync wraps setRemoteDescription once; without an owner
+    // lookup (no conference yet, or a lib without a signaling layer) it
+    // passes descriptions through unchanged.
+    function installLipSync() {
+        const PC = window.RTCPeerConnection;
+        if (!PC || !PC.prototype || typeof PC.prototype.setRemoteDescription !== 'function'
+            || PC.prototype.setRemoteDescription.__recorderLipSync) {
+            return;
+        }
+        const original = PC.prototype.setRemoteDescription;
+        const wrapped = function (desc, ...rest) {
+            try {
+                if (lipSync.ownerOf && desc && typeof desc.sdp === 'string'
+                    && (desc.type === 'offer' || desc.type === 'answer')) {
+                    const sdp = groupStreamsByOwner(desc.sdp, lipSync.ownerOf);
+                    if (sdp !== desc.sdp) {
+                        lipSync.grouped++;
+                        console.info(`recorder: lip sync: remote audio and video grouped by owner (${lipSync.grouped})`);
+                        desc = { type: desc.type, sdp };
+                    }
+                }
+            } catch (e) {
+                console.warn('recorder: lip sync SDP left unchanged', e);
+            }
+
+            return original.call(this, desc, ...rest);
+        };
+        wrapped.__recorderLipSync = true;
+        PC.prototype.setRemoteDescription = wrapped;
+    }
+
+    // ownerLookup returns ssrc -> owner from the conference's signaling
+    // layer, or null if this lib has none.
+    function ownerLookup(conf) {
+        const sl = conf && conf._signalingLayer;
+        if (!sl || typeof sl.getSSRCOwner !== 'function') {
+            return null;
+        }
+
+        return ssrc => sl.getSSRCOwner(ssrc);
+    }
+
     // ---------------------------------------------------------------- timer
 
     // Ticker calls fn at a steady rate from a worker's timer: rAF does not run
@@ -680,6 +810,10 @@ onmessage = (e) => {
             };
             mr.onerror = e => emitError('encoder', `MediaRecorder: ${(e && e.error && e.error.message) || 'error'}`);
             const started = new Promise(resolve => mr.addEventListener('start', resolve, { once: true }));
+            // The file's time 0 is the first frame after start(), not the
+            // "start" event (hundreds of ms later on a busy machine): the
+            // recording's duration and metadata offsets count from here.
+            this.startedAt = Date.now();
             try {
                 mr.start(this.o.chunkMs);
             } catch (e) {
@@ -861,6 +995,7 @@ onmessage = (e) => {
             tracks.push(this.mixer.track());
             this.encoder = new Encoder(new MediaStream(tracks), this.o);
             const mime = await this.encoder.start();
+            this.startedAt = this.encoder.startedAt;
             this.startStats();
 
             return mime;
@@ -1008,7 +1143,7 @@ onmessage = (e) => {
             }
             await this.join();
             const mimeType = await this.media.startEncoding();
-            emitState('recording');
+            emitState('recording', this.media.startedAt);
 
             return { mimeType };
         }
@@ -1128,6 +1263,10 @@ onmessage = (e) => {
             });
             const conf = this.connection.initJitsiConference(o.room, confOptions);
             this.conference = conf;
+            lipSync.ownerOf = o.lipSync === false ? null : ownerLookup(conf);
+            if (!lipSync.ownerOf && o.lipSync !== false) {
+                console.warn('recorder: no SSRC owners in this lib: audio and video are not lip-synced');
+            }
             const media = this.media;
             const on = (name, fn) => conf.on ? conf.on(name, fn) : conf.addEventListener(name, fn);
 
@@ -1239,6 +1378,12 @@ onmessage = (e) => {
                 return;
             }
             const key = this.keyOf(track);
+            try {
+                const stream = track.getOriginalStream && track.getOriginalStream();
+                if (stream && stream.getAudioTracks().length && stream.getVideoTracks().length) {
+                    console.info(`recorder: lip sync: ${id}'s audio and video share stream ${stream.id}`);
+                }
+            } catch (e) { /* diagnostics only */ }
             const videoType = kind === 'video' ? (track.getVideoType && track.getVideoType()) || 'camera' : undefined;
             media.trackAdded(key, id, kind, mst, videoType, track.isMuted(), track);
             if (kind === 'video' && !track.__recorderVT && track.addEventListener) {
@@ -1392,7 +1537,8 @@ onmessage = (e) => {
         width: 1280, height: 720, fps: 30, videoBitsPerSecond: 2500000, audioBitsPerSecond: 128000,
         chunkMs: 1000,
         mimeTypes: [ 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
-        audioOnly: false
+        audioOnly: false,
+        lipSync: true
     };
 
     function normalize(opts) {
@@ -1515,7 +1661,7 @@ onmessage = (e) => {
                 session = new Session(o);
                 session.media = new Media(o);
                 const mimeType = await session.media.startEncoding();
-                emitState('recording');
+                emitState('recording', session.media.startedAt);
 
                 return { mimeType };
             },
@@ -1557,11 +1703,14 @@ onmessage = (e) => {
                     }
                 }
             },
-            computeLayout
+            computeLayout,
+            groupStreamsByOwner,
+            lipSyncGrouped: () => lipSync.grouped
         }
     };
 
     window.recorder = recorder;
+    installLipSync();
 
     const problem = loadProblem();
     if (problem) {
