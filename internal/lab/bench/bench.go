@@ -70,8 +70,12 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	jsonOut := fs.String("json-out", "", "also write the JSON to this file")
 	recorderBin := fs.String("recorder", "", "jitsi-recorder binary (default: beside jitsi-lab, else on PATH)")
 	every := fs.Duration("sample-every", 500*time.Millisecond, "/proc sampling interval")
+	from := fs.String("from", "", "print the text summary of a saved --json-out file and exit")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *from != "" {
+		return reprint(*from, stdout)
 	}
 	if *d < 5*time.Second || *runs < 1 || *every < 50*time.Millisecond {
 		return fmt.Errorf("%w: --duration must be >= 5s, --runs >= 1, --sample-every >= 50ms", ErrUsage)
@@ -91,6 +95,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	audioOnly := recorderSupportsAudioOnly(ctx, bin)
 	cfg := runConfig{Recorder: bin, Duration: *d, Every: *every, Clock: res.Machine.ClockTicks, Log: log, ProcRoot: "/proc"}
 	for _, sc := range picked {
+		if ctx.Err() != nil {
+			break
+		}
 		sr := ScenarioResult{Scenario: sc, Resolution: sc.resolution(), DurationS: d.Seconds()}
 		if sc.AudioOnly && !audioOnly {
 			sr.Unsupported = "jitsi-recorder has no audio-only setting (none in its --help)"
@@ -142,6 +149,23 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 				return errors.New("some runs failed (see above)")
 			}
 		}
+	}
+	return nil
+}
+
+// reprint prints the text summary of a result saved as JSON.
+func reprint(path string, w io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	writeMachine(w, res)
+	for _, sr := range res.Scenarios {
+		writeScenario(w, sr)
 	}
 	return nil
 }
@@ -231,11 +255,19 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 		}
 		okRuns++
 	}
-	fmt.Fprintf(w, "   %d of %d runs ok; figures are medians [min–max] over them\n", okRuns, len(sr.Runs))
-	if okRuns == 0 {
-		return
-	}
 	s := sr.Summary
+	if okRuns > 0 {
+		fmt.Fprintf(w, "   %d of %d runs ok; figures are medians [min–max] over them\n", okRuns, len(sr.Runs))
+	} else {
+		// What the failed runs cost still tells whether the machine was
+		// starved; there is no file to judge.
+		var all []map[string]float64
+		for _, r := range sr.Runs {
+			all = append(all, r.Figures)
+		}
+		s = spreads(all)
+		fmt.Fprintf(w, "   no run ok; resource figures are medians [min–max] over the %d failed runs\n", len(sr.Runs))
+	}
 	f := func(key string, prec int) string { return fmtSpread(s, key, prec) }
 	fmt.Fprintf(w, "   %-22s %-22s %-22s %-20s %s\n", "CPU in cores", "avg while recording", "peak (any sample)", "CPU-s (whole run)", "peak RSS MB (summed)")
 	row := func(label, part string) {
@@ -262,6 +294,12 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 		f("pss_peak_mb.recorder/total", 0), f("procs_peak.recorder/total", 0))
 	fmt.Fprintf(w, "   from recorder start: joined %s s, recording started %s s, first media fragment on disk %s s, exited %s s\n",
 		f("joined_s", 2), f("recording_started_s", 2), f("first_media_s", 2), f("exited_s", 1))
+	if okRuns == 0 {
+		if ws := warnings(sr.Runs); ws != "" {
+			fmt.Fprintf(w, "   recorder warnings: %s\n", ws)
+		}
+		return
+	}
 	fmt.Fprintf(w, "   file: %s s, %s MB, %s kbit/s; video %s\n",
 		f("file_duration_s", 2), f("file_mb", 2), f("bitrate_kbps", 0), codecs(sr.Runs))
 	fmt.Fprintf(w, "   video: %s frames of %s expected (%s %%), %s fps; repeated pictures %s, same-timestamp frames %s; max gap %s ms, longest frozen %s ms; participants visible %s of %d\n",

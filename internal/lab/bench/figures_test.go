@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -74,5 +75,18 @@ func TestSpreadsSkipRunsWithoutTheFigure(t *testing.T) {
 	}
 	if b := s["b"]; b.Median != 5 || b.N != 1 {
 		t.Errorf("b = %+v", b)
+	}
+}
+
+func TestPickScenariosTakesNamesListsAndAll(t *testing.T) {
+	got, err := pickScenarios("720p-2, 1080p-4")
+	if err != nil || len(got) != 2 || got[0].Name != "720p-2" || got[1].Width != 1920 {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	if all, _ := pickScenarios("all"); len(all) != len(Scenarios) {
+		t.Errorf("all gives %d scenarios", len(all))
+	}
+	if _, err := pickScenarios("4k-100"); !errors.Is(err, ErrUsage) {
+		t.Errorf("unknown scenario: %v, want a usage error", err)
 	}
 }

@@ -134,6 +134,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	<-sampled
 	stopWatch()
 	res.Orphans = reapOrphans(sampler)
+	l.Close() // the meeting is over; verifying needs the CPU, not the lab
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
