@@ -268,13 +268,16 @@ func (p *Process) Progress() Progress {
 
 // Close ends the input so FFmpeg writes the last fragment and exits; after
 // StopTimeout it kills the process group. It returns FFmpeg's exit error.
-func (p *Process) Close() error {
+func (p *Process) Close() error { return p.CloseWithin(p.opts.StopTimeout) }
+
+// CloseWithin is Close with its own timeout instead of StopTimeout.
+func (p *Process) CloseWithin(timeout time.Duration) error {
 	p.closeOnce.Do(func() {
 		p.stdin.Close()
 		select {
 		case <-p.done:
-		case <-time.After(p.opts.StopTimeout):
-			p.log.Warn("ffmpeg did not finish in time; killing it", "timeout", p.opts.StopTimeout)
+		case <-time.After(timeout):
+			p.log.Warn("ffmpeg did not finish in time; killing it", "timeout", timeout)
 			killGroup(p.cmd)
 			<-p.done
 		}

@@ -42,21 +42,29 @@ const (
 
 // Timings of the session; variables of the session so tests can shorten them.
 type timings struct {
-	stopPage     time.Duration // window.recorder.stop() and the "stopped" event
-	ffmpegClose  time.Duration // FFmpeg's last fragment after stdin closes
-	stallWarn    time.Duration // no chunk for this long: warn
-	stallFail    time.Duration // no chunk for this long: give up
-	watchEvery   time.Duration
-	metadataEach time.Duration
+	stopPage    time.Duration // window.recorder.stop() and the "stopped" event
+	ffmpegClose time.Duration // FFmpeg's last fragment after stdin closes
+	// A stop nobody waits for (duration reached, alone, meeting ended) may
+	// take longer: on a CPU-starved machine the page's last chunks and
+	// FFmpeg's last fragment come late, and giving up loses the file's end.
+	stopPageUnhurried    time.Duration
+	ffmpegCloseUnhurried time.Duration
+	stallWarn            time.Duration // no chunk for this long: warn
+	stallFail            time.Duration // no chunk for this long: give up
+	watchEvery           time.Duration
+	metadataEach         time.Duration
 }
 
 var defaultTimings = timings{
-	stopPage:     3 * time.Second,
-	ffmpegClose:  1500 * time.Millisecond,
-	stallWarn:    5 * time.Second,
-	stallFail:    30 * time.Second,
-	watchEvery:   time.Second,
-	metadataEach: 30 * time.Second,
+	stopPage:    3 * time.Second,
+	ffmpegClose: 1500 * time.Millisecond,
+
+	stopPageUnhurried:    10 * time.Second,
+	ffmpegCloseUnhurried: 5 * time.Second,
+	stallWarn:            5 * time.Second,
+	stallFail:            30 * time.Second,
+	watchEvery:           time.Second,
+	metadataEach:         30 * time.Second,
 }
 
 // Result describes a finished recording.
@@ -196,7 +204,11 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 		return res, runErr
 	}
 	if ff != nil {
-		if cerr := ff.Close(); cerr != nil && runErr == nil {
+		closeWithin := s.t.ffmpegClose
+		if unhurried(stopReason) {
+			closeWithin = s.t.ffmpegCloseUnhurried
+		}
+		if cerr := ff.CloseWithin(closeWithin); cerr != nil && runErr == nil {
 			runErr = outputError(cerr)
 		}
 		res.Bytes = ff.Progress().OutputBytes
@@ -669,6 +681,10 @@ func (s *session) startFFmpeg(ctx context.Context, header []byte) (*ffmpeg.Proce
 // it is done (or gave up), so the caller can give it a moment.
 func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Process, recorded bool, pageLeft <-chan struct{}) {
 	start := time.Now()
+	stopPage := s.t.stopPage
+	if unhurried(reason) {
+		stopPage = s.t.stopPageUnhurried
+	}
 	left := make(chan struct{})
 	select {
 	case <-b.Done():
@@ -676,7 +692,7 @@ func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Proces
 	default:
 		go func() {
 			defer close(left)
-			stopCtx, cancel := context.WithTimeout(b.Context(), s.t.stopPage+2*time.Second)
+			stopCtx, cancel := context.WithTimeout(b.Context(), stopPage+2*time.Second)
 			defer cancel()
 			res, err := chromedp.Run(stopCtx, chromedp.Evaluate[string](stopExpression, chromedp.EvalAwaitPromise))
 			if err != nil || res != "" {
@@ -686,7 +702,7 @@ func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Proces
 	}
 	// After "stopped" the reader closes the chunks and the writer ends once
 	// it wrote them all.
-	if !closedWithin(s.writerDone, s.t.stopPage) {
+	if !closedWithin(s.writerDone, stopPage) {
 		if s.chunksWritten.Load() > 0 {
 			s.log.Warn("page did not confirm its last chunk; finishing with what arrived")
 		}
@@ -698,6 +714,12 @@ func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Proces
 	ff = s.ffmpeg()
 	s.log.Debug("page stopped", "took", time.Since(start).Round(time.Millisecond).String(), "reason", reason)
 	return ff, ff != nil && s.chunksWritten.Load() > 0, left
+}
+
+// unhurried reports whether nobody waits for a stop for this reason: a
+// signal must finish within 5 s; a failure has nothing more to wait for.
+func unhurried(reason string) bool {
+	return reason == StopDuration || reason == StopAlone || reason == StopMeetingEnded
 }
 
 func closedWithin(ch <-chan struct{}, d time.Duration) bool {
