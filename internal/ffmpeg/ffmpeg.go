@@ -47,6 +47,10 @@ type Options struct {
 	// FPS is the nominal frame rate, used for the keyframe interval when
 	// transcoding; default 30.
 	FPS int
+	// MaxDuration, if set, ends the file at this media time: audio and
+	// video end together there, however late the stop comes. FFmpeg then
+	// exits by itself; Write discards what follows.
+	MaxDuration time.Duration
 	// StopTimeout bounds Close; default 5 s.
 	StopTimeout time.Duration
 	Logger      *slog.Logger
@@ -60,14 +64,16 @@ type Progress struct {
 
 // Process is a running FFmpeg fed through Write.
 type Process struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	opts    Options
-	log     *slog.Logger
-	in      atomic.Int64
-	done    chan struct{}
-	waitErr error
-	tail    *tailBuffer
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	opts  Options
+	log   *slog.Logger
+	in    atomic.Int64
+	// reachedMax: FFmpeg ended the file at MaxDuration; input is discarded.
+	reachedMax atomic.Bool
+	done       chan struct{}
+	waitErr    error
+	tail       *tailBuffer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -127,8 +133,11 @@ func Args(opts Options) []string {
 		// Write each fragment out at once: without this a low-bitrate
 		// stream sits in FFmpeg's 32 KB output buffer for many seconds.
 		"-flush_packets", "1",
-		"-f", "mp4", "-y", opts.Output,
 	)
+	if opts.MaxDuration > 0 {
+		args = append(args, "-t", strconv.FormatFloat(opts.MaxDuration.Seconds(), 'f', 3, 64))
+	}
+	args = append(args, "-f", "mp4", "-y", opts.Output)
 	return args
 }
 
@@ -217,17 +226,36 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 // Write feeds the next bytes of the input stream. It blocks while FFmpeg
 // is busy; a write after FFmpeg died returns its error.
 func (p *Process) Write(b []byte) (int, error) {
+	if p.reachedMax.Load() {
+		return len(b), nil
+	}
 	n, err := p.stdin.Write(b)
 	p.in.Add(int64(n))
 	if err != nil {
 		select {
 		case <-p.done:
-			return n, p.exitError()
+			if err := p.exitError(); err != nil || p.opts.MaxDuration <= 0 {
+				return n, err
+			}
+			// FFmpeg wrote MaxDuration and finished the file.
+			p.reachedMax.Store(true)
+			return len(b), nil
 		case <-time.After(time.Second):
 		}
 		return n, fmt.Errorf("%w: write: %v", ErrFailed, err)
 	}
 	return n, nil
+}
+
+// ReachedMaxDuration reports whether FFmpeg ended the file at MaxDuration
+// by itself (a clean exit while input was still coming).
+func (p *Process) ReachedMaxDuration() bool {
+	select {
+	case <-p.done:
+		return p.opts.MaxDuration > 0 && p.exitError() == nil
+	default:
+		return false
+	}
 }
 
 // Done is closed when FFmpeg has exited.

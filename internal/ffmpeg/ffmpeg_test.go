@@ -308,3 +308,41 @@ func streamDuration(t *testing.T, file, stream string) float64 {
 	}
 	return d
 }
+
+// TestMaxDurationEndsTheFileThereAndDiscardsTheRest: with MaxDuration the
+// file ends at that media time with audio and video together, FFmpeg exits
+// by itself, and writes after that neither fail nor block.
+func TestMaxDurationEndsTheFileThereAndDiscardsTheRest(t *testing.T) {
+	needFFmpeg(t)
+	in := makeInput(t, 8, "h264")
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264", MaxDuration: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Like the recorder: the stream comes in about as fast as it plays.
+	size := len(in)/40 + 1
+	for b := in; len(b) > 0; b = b[min(size, len(b)):] {
+		if _, err := p.Write(b[:min(size, len(b))]); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("ffmpeg did not end at MaxDuration")
+	}
+	if !p.ReachedMaxDuration() {
+		t.Errorf("ReachedMaxDuration false after a clean exit; ffmpeg: %s", p.StderrTail())
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	_, dur := ffprobe(t, out)
+	va, aa := streamDuration(t, out, "v"), streamDuration(t, out, "a")
+	t.Logf("file %.3f s, video %.3f s, audio %.3f s", dur, va, aa)
+	if dur < 2.9 || dur > 3.1 || va < 2.85 || aa < 2.9 {
+		t.Errorf("file %.3f s (video %.3f, audio %.3f), want 3 s with both streams to the end", dur, va, aa)
+	}
+}

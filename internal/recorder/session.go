@@ -455,6 +455,10 @@ func (s *session) record(ctx context.Context, b *browser.Browser) (string, error
 			}
 
 		case <-ffDone:
+			if ff.ReachedMaxDuration() {
+				log.Info("stopping: duration reached (the file has it)", "duration", cfg.Duration.String())
+				return StopDuration, nil
+			}
 			return StopError, outputError(fmt.Errorf("ffmpeg exited early: %w", errOr(ff.Err(), errors.New("no error reported"))))
 
 		case err := <-s.writerErr:
@@ -669,6 +673,9 @@ func (s *session) startFFmpeg(ctx context.Context, header []byte) (*ffmpeg.Proce
 	return ffmpeg.Start(ctx, ffmpeg.Options{
 		Binary: s.cfg.FFmpegPath, Output: s.outPath, VideoCodec: codec,
 		VideoBitrate: s.cfg.VideoBitrate, AudioBitrate: s.cfg.AudioBitrate, FPS: s.cfg.FPS,
+		// The file ends at RECORD_DURATION of media even if the stop
+		// reaches the page late (a busy machine).
+		MaxDuration: s.cfg.Duration,
 		StopTimeout: s.t.ffmpegClose, Logger: s.log.With("proc", "ffmpeg"),
 	})
 }
