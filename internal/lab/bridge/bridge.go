@@ -60,6 +60,10 @@ type endpoint struct {
 	ws         *websocket.Conn
 	expired    bool
 
+	// lastN is the most video streams the endpoint asked for over its bridge
+	// channel; -1 (the default) means all of them. Read on every packet.
+	lastN atomic.Int32
+
 	statsMu      sync.Mutex
 	received     map[uint32]*StreamStats
 	forwarded    map[uint32]*StreamStats
@@ -342,6 +346,7 @@ func (b *Bridge) endpointLocked(confID, endpointID string, create bool) *endpoin
 			forwarded:  map[uint32]*StreamStats{},
 			recvStates: map[uint32]*receiveState{},
 		}
+		ep.lastN.Store(-1)
 		c.endpoints[endpointID] = ep
 	}
 	return ep
@@ -390,6 +395,7 @@ type EndpointStats struct {
 	SRTPProfile string
 	Error       string // first transport failure, if any
 	WebSocket   bool   // a Colibri bridge channel is connected
+	LastN       int    // video streams asked for on the bridge channel; -1 all
 	Sources     []uint32
 	Receivable  []uint32
 	// Received counts RTP per SSRC sent by this endpoint; Forwarded counts
@@ -425,6 +431,7 @@ func (b *Bridge) Stats() Stats {
 			es := EndpointStats{
 				ICEState:   "none",
 				WebSocket:  ep.ws != nil,
+				LastN:      int(ep.lastN.Load()),
 				Sources:    sortedKeys(ep.sources),
 				Receivable: sortedKeys(ep.receivable),
 				Received:   map[uint32]StreamStats{},

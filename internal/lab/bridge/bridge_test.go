@@ -68,8 +68,9 @@ func newTestPeer(t *testing.T, name string) *testPeer {
 }
 
 // connect allocates the peer's endpoint on the bridge and runs ICE+DTLS the
-// way the focus would drive it: allocate, remote transport, trickled candidates.
-func (p *testPeer) connect(b *Bridge) {
+// way the focus would drive it: allocate, remote transport, trickled
+// candidates. It returns the bridge's side of the transport.
+func (p *testPeer) connect(b *Bridge) Transport {
 	p.t.Helper()
 	bt, err := b.AllocateEndpoint(testConf, p.name)
 	if err != nil {
@@ -100,12 +101,19 @@ func (p *testPeer) connect(b *Bridge) {
 	if err := p.sess.start(bt); err != nil {
 		p.t.Fatal(err)
 	}
+	return bt
 }
 
 func (p *testPeer) sendRTP(ssrc uint32, seq uint16, payload []byte) []byte {
 	p.t.Helper()
+	return p.sendRTPType(ssrc, videoPayloadType, seq, payload)
+}
+
+// sendRTPType sends RTP of the given payload type (100 VP8, 111 opus).
+func (p *testPeer) sendRTPType(ssrc uint32, pt uint8, seq uint16, payload []byte) []byte {
+	p.t.Helper()
 	pkt := &rtp.Packet{Header: rtp.Header{
-		Version: 2, PayloadType: 100, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: ssrc, Marker: seq%2 == 0,
+		Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: ssrc, Marker: seq%2 == 0,
 	}, Payload: payload}
 	if err := pkt.Header.SetExtension(1, []byte{0x2a}); err != nil {
 		p.t.Fatal(err)

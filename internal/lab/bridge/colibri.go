@@ -96,7 +96,17 @@ func (b *Bridge) handleColibriMessage(ctx context.Context, from *endpoint, data 
 	}
 	var class string
 	_ = json.Unmarshal(msg["colibriClass"], &class)
-	if class != "EndpointMessage" {
+	switch class {
+	case "EndpointMessage":
+	case "LastNChangedEvent", "ReceiverVideoConstraints":
+		// lib-jitsi-meet's setLastN: LastNChangedEvent with the old bandwidth
+		// allocation, ReceiverVideoConstraints (lastN optional) with the new.
+		var lastN *int32
+		if raw, ok := msg["lastN"]; ok && json.Unmarshal(raw, &lastN) == nil && lastN != nil {
+			b.setLastN(from, *lastN)
+		}
+		return
+	default:
 		from.log.Debug("colibri: ignore message", "class", class)
 		return
 	}
@@ -112,6 +122,27 @@ func (b *Bridge) handleColibriMessage(ctx context.Context, from *endpoint, data 
 	for _, c := range b.channelsFor(from, to) {
 		if err := writeRaw(ctx, c, out); err != nil {
 			from.log.Debug("colibri: relay", "to", to, "err", err)
+		}
+	}
+}
+
+// setLastN records how many video streams ep wants. Like the videobridge,
+// lastN 0 stops its video (audio and RTCP still flow); the lab forwards all
+// video for any other value, as it has no speaker ranking. Video turned back
+// on gets key frame requests, so it starts at once.
+func (b *Bridge) setLastN(ep *endpoint, n int32) {
+	old := ep.lastN.Swap(n)
+	if old == n {
+		return
+	}
+	ep.log.Info("colibri: lastN changed", "lastN", n, "was", old, "video_forwarded", n != 0)
+	if old == 0 {
+		b.mu.RLock()
+		ssrcs := sortedKeys(ep.receivable)
+		sess := ep.sess
+		b.mu.RUnlock()
+		if sess != nil && sess.ready() {
+			b.requestKeyFrames(ep, ssrcs)
 		}
 	}
 }

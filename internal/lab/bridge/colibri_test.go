@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/rtcp"
 )
 
 func readColibri(t *testing.T, ctx context.Context, c *websocket.Conn) map[string]any {
@@ -173,4 +175,83 @@ func TestParseColibriPath(t *testing.T) {
 	if _, _, _, ok := parseColibriPath(u); ok {
 		t.Error("short path accepted")
 	}
+}
+
+func TestLastNZeroStopsVideoToThatEndpointOnly(t *testing.T) {
+	b, err := New(Config{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/colibri-ws/", b.ColibriHandler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b.SetColibriBase("ws://" + srv.Listener.Addr().String())
+
+	// A sends; B is a send-only participant; C (like the recorder) wants all.
+	a, bp, c := newTestPeer(t, "A"), newTestPeer(t, "B"), newTestPeer(t, "C")
+	a.connect(b)
+	bt := bp.connect(b)
+	c.connect(b)
+	waitReady(t, b, a, bp, c)
+	const video, audio = 0x0000a1de, 0x0000a0d1
+	b.SetSources(testConf, "A", []uint32{video, audio})
+	b.SetReceivable(testConf, "B", []uint32{video, audio})
+	b.SetReceivable(testConf, "C", []uint32{video, audio})
+
+	ctx := context.Background()
+	ws, _, err := websocket.Dial(ctx, bt.WebSocketURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	readColibri(t, ctx, ws) // ServerHello
+	lastN := func() int { return b.Stats().Conferences[testConf].Endpoints["B"].LastN }
+	if lastN() != -1 {
+		t.Fatalf("lastN before any message %d, want -1", lastN())
+	}
+	// The 2021 lib's setLastN(0) with its default (new) bandwidth allocation.
+	writeColibri(t, ctx, ws, `{"colibriClass":"ReceiverVideoConstraints","lastN":0,"defaultConstraints":{"maxHeight":180},"constraints":{}}`)
+	waitFor(t, "lastN 0", func() bool { return lastN() == 0 })
+
+	t.Run("video reaches C but not B", func(t *testing.T) {
+		for seq := uint16(1); seq <= 5; seq++ {
+			sent := a.sendRTPType(video, videoPayloadType, seq, bytes.Repeat([]byte{1}, 100))
+			c.expectRTP(sent)
+		}
+		bp.expectNoRTP(300 * time.Millisecond)
+	})
+	t.Run("audio and sender reports still reach B", func(t *testing.T) {
+		sent := a.sendRTPType(audio, 111, 1, []byte{2, 3})
+		bp.expectRTP(sent)
+		c.expectRTP(sent)
+		a.sendRTCP(&rtcp.SenderReport{SSRC: video, RTPTime: 9000, PacketCount: 5})
+		bp.expectRTCP("SR of the video", func(p rtcp.Packet) bool {
+			sr, ok := p.(*rtcp.SenderReport)
+			return ok && sr.SSRC == video
+		})
+	})
+	t.Run("constraints without lastN keep it", func(t *testing.T) {
+		writeColibri(t, ctx, ws, `{"colibriClass":"ReceiverVideoConstraints","defaultConstraints":{"maxHeight":360}}`)
+		writeColibri(t, ctx, ws, `{"colibriClass":"EndpointStats"}`) // read after the one above
+		time.Sleep(100 * time.Millisecond)
+		if lastN() != 0 {
+			t.Fatalf("lastN %d after constraints without it, want 0", lastN())
+		}
+	})
+	t.Run("lastN back to all asks for a key frame and forwards video again", func(t *testing.T) {
+		for len(a.rtcp) > 0 {
+			<-a.rtcp // the PLIs of the subscriptions
+		}
+		// The old allocation's message.
+		writeColibri(t, ctx, ws, `{"colibriClass":"LastNChangedEvent","lastN":-1}`)
+		a.expectRTCP("PLI for B", func(p rtcp.Packet) bool {
+			pli, ok := p.(*rtcp.PictureLossIndication)
+			return ok && pli.MediaSSRC == video
+		})
+		waitFor(t, "lastN -1", func() bool { return lastN() == -1 })
+		sent := a.sendRTPType(video, videoPayloadType, 6, []byte{4})
+		bp.expectRTP(sent)
+	})
 }

@@ -11,6 +11,16 @@ import (
 // requests on subscription); receivers ignore it.
 const bridgeSSRC = 0x4a564201
 
+// videoPayloadType is VP8's payload type in the focus's offer
+// (jingle.PayloadVP8), the only video codec it offers: the bridge tells
+// video from audio (opus, 111) by it, as signalling gives it SSRCs only.
+const videoPayloadType = 100
+
+// isVideoRTP reports whether an RTP packet carries video.
+func isVideoRTP(pkt []byte) bool {
+	return len(pkt) >= 2 && pkt[1]&0x7f == videoPayloadType
+}
+
 // routeRTP forwards one decrypted RTP packet from src, unchanged, to every
 // other ready endpoint of the conference that may receive its SSRC.
 func (b *Bridge) routeRTP(src *endpoint, pkt []byte) {
@@ -26,7 +36,11 @@ func (b *Bridge) routeRTP(src *endpoint, pkt []byte) {
 	if b.paused.Load() {
 		return
 	}
+	video := isVideoRTP(pkt)
 	for _, dst := range b.receiversOf(src, ssrc) {
+		if video && dst.lastN.Load() == 0 {
+			continue // it asked for lastN 0, like a send-only participant
+		}
 		if err := dst.sess.writeRTP(pkt); err != nil {
 			dst.log.Debug("forward RTP", "ssrc", ssrc, "err", err)
 			continue
