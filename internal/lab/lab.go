@@ -40,6 +40,10 @@ type Config struct {
 	// WebAddr is the web front's listen address (default 127.0.0.1:0).
 	WebAddr string
 	Logger  *slog.Logger
+	// SendOnly makes the synthetic participants send without receiving
+	// others' video or measuring what they receive: enough while the lab
+	// serves a recording, and far cheaper. Check needs it off.
+	SendOnly bool
 }
 
 // Lab is a running meeting. Close stops everything it started.
@@ -140,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 			Password:    password,
 			Spec:        spec,
 			JoinAtStart: cfg.Participants,
+			SendOnly:    cfg.SendOnly,
 			Logger:      cfg.Logger.With("part", "participants"),
 			Browser:     browser.Options{FakeMedia: true, Logger: cfg.Logger.With("part", "participants-browser")},
 		})

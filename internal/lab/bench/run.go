@@ -67,7 +67,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	// The lab lives for the run: a bound well past the recorder's own limit.
 	labCtx, stopLab := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
 	defer stopLab()
-	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, Logger: cfg.Log})
+	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, SendOnly: true, Logger: cfg.Log})
 	if err != nil {
 		return fail(fmt.Errorf("start lab: %w", err))
 	}

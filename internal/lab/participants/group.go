@@ -39,6 +39,11 @@ type Config struct {
 	// Local makes each page loop its own media back through a loopback peer
 	// connection instead of joining: it tests the pages without a meeting.
 	Local bool
+	// SendOnly makes each page send its media but ask the bridge for no
+	// video (lastN 0) and attach or analyse nothing it receives: the
+	// participants then cost little more than their encoders. Reports then
+	// have no remotes, so Check cannot pass; the lab's check leaves it off.
+	SendOnly bool
 }
 
 // Group is the running synthetic participants: one Chromium, one tab each.
@@ -103,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 		g.Close()
 		return nil, fmt.Errorf("start participants in room %q: %w", cfg.Room, err)
 	}
-	g.log.Info("synthetic participants joined", "room", cfg.Room, "count", cfg.JoinAtStart, "local", cfg.Local)
+	g.log.Info("synthetic participants joined", "room", cfg.Room, "count", cfg.JoinAtStart, "local", cfg.Local, "send_only", cfg.SendOnly)
 	return g, nil
 }
 
@@ -124,6 +129,9 @@ func (g *Group) pageURL(i int) (string, error) {
 	}
 	if g.cfg.Local {
 		q.Set("local", "1")
+	}
+	if g.cfg.SendOnly {
+		q.Set("sendonly", "1")
 	}
 	return g.cfg.BaseURL + "/_lab/participant.html?" + q.Encode(), nil
 }

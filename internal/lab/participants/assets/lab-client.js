@@ -67,7 +67,8 @@
         return e.name ? e.name + (e.message ? ': ' + e.message : '') : String(e);
     }
 
-    // join connects, joins room and adds localTracks (JitsiLocalTracks).
+    // join connects, joins room and adds localTracks (JitsiLocalTracks);
+    // opts: {name, password, localTracks, lastN}.
     // h: {onJoined(myId), onError(text), onUserJoined(id, name),
     //     onUserLeft(id), onDisplayName(id, name), onTrackAdded(track),
     //     onTrackRemoved(track)}; every handler is optional.
@@ -92,6 +93,9 @@
                 disableRtx: true,
                 videoQuality: Object.assign({}, cfg.videoQuality, { preferredCodec: 'VP8' }),
             });
+            // lastN 0 asks the bridge for no video at all (the lib sends it
+            // when its bridge channel opens); undefined keeps the config's.
+            if (opts.lastN !== undefined) confOpts.startLastN = opts.lastN;
             let conf;
             try {
                 conf = connection.initJitsiConference(room, confOpts);

@@ -2,7 +2,9 @@
 // joins the room (lab-client.js) and measures every remote participant.
 //
 // Query: room, index, name, password, spec (JSON of media.Spec), local=1
-// (no meeting: its own media loops back through a loopback peer connection).
+// (no meeting: its own media loops back through a loopback peer connection),
+// sendonly=1 (asks the bridge for no video and measures nothing received:
+// cheap, for a lab that serves a recording; its report has no remotes).
 // JS API for the driver: window.labReport() -> report object,
 // window.labLeave() -> Promise (leaves the conference).
 'use strict';
@@ -32,7 +34,8 @@
     if (!tones.includes(opts.toneHz)) tones.push(opts.toneHz);
     tones.push(opts.markers.beep_hz);
 
-    const self = { index, name, endpointId: '', joined: false, error: '', mode: q.get('local') ? 'local' : 'meeting' };
+    const sendOnly = q.get('sendonly') === '1';
+    const self = { index, name, endpointId: '', joined: false, error: '', mode: q.get('local') ? 'local' : 'meeting', sendOnly };
     const remotes = {}; // endpointId -> {name, receiver, left, joinedAt}
     const statusEl = document.getElementById('status');
     const status = s => { statusEl.textContent = s; };
@@ -105,8 +108,16 @@
         if (!room) throw new Error('no room in the URL');
         const localTracks = await LabClient.createLocalTracks(sender.audioTrack(), sender.videoTrack());
         status('joining ' + room);
-        session = LabClient.join(cfg, room, { name, password: q.get('password') || '', localTracks }, {
-            onJoined: id => { self.endpointId = id; self.joined = true; status('joined ' + room + ' as ' + id); },
+        const joined = id => { self.endpointId = id; self.joined = true; status('joined ' + room + ' as ' + id); };
+        const joinOpts = { name, password: q.get('password') || '', localTracks };
+        if (sendOnly) {
+            // No video from the bridge, and no receivers: what arrives (the
+            // others' audio) is left unplayed and unanalysed.
+            session = LabClient.join(cfg, room, Object.assign(joinOpts, { lastN: 0 }), { onJoined: joined, onError: fail });
+            return;
+        }
+        session = LabClient.join(cfg, room, joinOpts, {
+            onJoined: joined,
             onError: fail,
             onUserJoined: (id, n) => { const r = remote(id); if (n) r.name = n; r.left = false; },
             onDisplayName: (id, n) => { remote(id).name = n; },
