@@ -90,14 +90,18 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
 	// few fps when the machine is busy, and then it has too few markers.
 	sender, senderOK := measureSync(t, "sender", raw, spec)
 	recorded, ok := measureSync(t, "recorder", h.file(), spec)
+	busy := machineBusy()
 	if !ok {
+		if busy {
+			// A starved renderer captures the flashes at a few fps.
+			t.Skipf("recorder: %d markers matched on a busy machine: nothing to measure", recorded.N)
+		}
 		t.Fatalf("recorder: %d markers matched, want >= 3", recorded.N)
 	}
 	added := recorded.Mean
 	if senderOK {
 		added -= sender.Mean
 	}
-	busy := machineBusy()
 	t.Logf("A/V offset (flash - beep; + = video late): through the recorder %+.0f ms (min %+.0f, max %+.0f), sender's own tracks %+.0f ms (%d markers): the recorder adds %+.0f ms (machine busy: %v)",
 		recorded.Mean, recorded.Min, recorded.Max, sender.Mean, sender.N, added, busy)
 	// Within about a frame (33 ms) when the machine has CPU to spare; a
