@@ -536,11 +536,17 @@
     // synchronises them: each participant's audio arrived ~45 ms after its
     // video in the lab, and up to hundreds of ms apart under load. Chrome
     // applies its RTCP-sender-report A/V sync to tracks that share a stream
-    // id, so the remote description is rewritten to give the first audio and
-    // the first video m-line of each owner one stream id. Owners come from
-    // lib-jitsi-meet's signaling layer (Jingle's ssrc-info), which the lib
-    // fills before it sets the remote description. Anything unexpected leaves
-    // the SDP as it was.
+    // id, so the remote description can be rewritten to give the first audio
+    // and the first video m-line of each owner one stream id. Owners come
+    // from lib-jitsi-meet's signaling layer (Jingle's ssrc-info), which the
+    // lib fills before it sets the remote description. Anything unexpected
+    // leaves the SDP as it was.
+    //
+    // It is off unless start() gets {lipSync: true}: in the lab it made each
+    // participant's offset steadier on an idle machine (-64..-99 ms over a
+    // recording) but not smaller, and on a CPU-starved one audio ended up
+    // 40-420 ms later than without it (Chrome then delays audio to match a
+    // late video pipeline the compositor does not wait for).
 
     // groupStreamsByOwner returns sdp with the audio and video of each SSRC
     // owner under one msid stream id, or sdp itself when nothing applies.
@@ -1263,8 +1269,8 @@ onmessage = (e) => {
             });
             const conf = this.connection.initJitsiConference(o.room, confOptions);
             this.conference = conf;
-            lipSync.ownerOf = o.lipSync === false ? null : ownerLookup(conf);
-            if (!lipSync.ownerOf && o.lipSync !== false) {
+            lipSync.ownerOf = o.lipSync ? ownerLookup(conf) : null;
+            if (!lipSync.ownerOf && o.lipSync) {
                 console.warn('recorder: no SSRC owners in this lib: audio and video are not lip-synced');
             }
             const media = this.media;
@@ -1538,7 +1544,7 @@ onmessage = (e) => {
         chunkMs: 1000,
         mimeTypes: [ 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
         audioOnly: false,
-        lipSync: true
+        lipSync: false
     };
 
     function normalize(opts) {
