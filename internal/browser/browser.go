@@ -31,7 +31,10 @@ type Options struct {
 	// WindowWidth and WindowHeight size the (invisible) window. Default 1280x720.
 	WindowWidth, WindowHeight int
 	// FakeMedia answers getUserMedia with fake devices and no permission
-	// prompt; for test senders, not for the recorder.
+	// prompt; for test senders, not for the recorder. A browser without
+	// FakeMedia is a recorder-style browser and is also trimmed for memory
+	// (see leanFlags); test senders keep Chromium's desktop defaults so the
+	// media they send is what a normal participant sends.
 	FakeMedia bool
 	// Sandbox keeps Chromium's sandbox on. It cannot work as root, so the
 	// caller decides (see NeedsNoSandbox).
@@ -129,6 +132,11 @@ func Flags(opts Options) map[string]string {
 	if opts.FakeMedia {
 		f["use-fake-ui-for-media-stream"] = ""
 		f["use-fake-device-for-media-stream"] = ""
+	} else {
+		for k, v := range leanFlags {
+			f[k] = v
+		}
+		f["disable-features"] += "," + leanDisabledFeatures
 	}
 	if !opts.Sandbox {
 		f["no-sandbox"] = ""
@@ -138,6 +146,35 @@ func Flags(opts Options) map[string]string {
 	}
 	return f
 }
+
+// leanFlags cut a recorder-style browser's memory. It shows one page from
+// one origin, so Chromium's desktop process model (a renderer per site, a
+// spare renderer, a GPU process that only rasterises in software anyway)
+// and its desktop-sized caches are pure cost. Measured with `jitsi-lab
+// bench --scenario 720p-2` (medians of 3 runs): recorder tree peak PSS
+// 877 -> 465 MB, summed RSS 1648 -> 1179 MB, processes 13 -> 10; tones
+// present, both participants visible (frames delivered moved with the
+// machine's load, 25-50 on 2 cores during the runs).
+var leanFlags = map[string]string{
+	// Low-end device mode shrinks V8's heap limits, Blink's and Skia's
+	// caches and the compositor's tile memory: most of the saving.
+	"enable-low-end-device-mode": "",
+	// One renderer process for everything, no per-site isolation.
+	"renderer-process-limit":        "1",
+	"disable-site-isolation-trials": "",
+	// The GPU process (software only with --disable-gpu) runs as a thread
+	// of the browser process instead.
+	"in-process-gpu": "",
+	// The profile is thrown away after each recording.
+	"disk-cache-size": "1",
+	// The recorder never captures a camera: no video capture service process.
+	"enable-features": "RunVideoCaptureServiceInBrowserProcess",
+}
+
+// leanDisabledFeatures are features a recorder-style browser never uses;
+// switching them off saves processes and memory.
+const leanDisabledFeatures = "site-per-process,IsolateOrigins,SpareRendererForSitePerProcess," +
+	"BackForwardCache,MediaSessionService,HardwareMediaKeyHandling"
 
 // Start launches Chromium and opens its first tab.
 func Start(ctx context.Context, opts Options) (*Browser, error) {

@@ -67,3 +67,22 @@ func processesUsing(dir string) int {
 	}
 	return n
 }
+
+func TestFlagsTrimRecorderBrowserButNotTestSenders(t *testing.T) {
+	rec := Flags(Options{})
+	for _, k := range []string{"enable-low-end-device-mode", "renderer-process-limit", "in-process-gpu"} {
+		if _, ok := rec[k]; !ok {
+			t.Errorf("recorder-style flags lack --%s", k)
+		}
+	}
+	if !strings.Contains(rec["disable-features"], "SpareRendererForSitePerProcess") {
+		t.Errorf("recorder-style disable-features = %q, want the lean features too", rec["disable-features"])
+	}
+	sender := Flags(Options{FakeMedia: true})
+	if _, ok := sender["enable-low-end-device-mode"]; ok {
+		t.Error("test sender got low-end device mode")
+	}
+	if strings.Contains(sender["disable-features"], "SpareRendererForSitePerProcess") {
+		t.Error("test sender got the lean disabled features")
+	}
+}
