@@ -160,8 +160,12 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 func (l *Lab) MeetingURL(room string) string { return l.Web.URL() + "/" + room }
 
 // Close stops the participants, the focus, the web front, the bridge and
-// Prosody, in that order. It is safe to call more than once.
+// Prosody, in that order. It is safe to call more than once, and on a nil
+// Lab (what a failed Start returns).
 func (l *Lab) Close() error {
+	if l == nil {
+		return nil
+	}
 	var errs []error
 	l.closeOnce.Do(func() {
 		if l.Group != nil {
