@@ -48,7 +48,9 @@
 
     const audioCtx = new AudioContext({ sampleRate: 48000 });
     const sender = new LabSynth.Sender(audioCtx, opts);
-    document.getElementById('self').appendChild(sender.canvas);
+    // Send-only pages show nothing: compositing the canvas on every frame
+    // costs CPU and nobody looks; captureStream works off the document too.
+    if (!sendOnly) document.getElementById('self').appendChild(sender.canvas);
 
     function remote(id) {
         if (!remotes[id]) {

@@ -29,7 +29,14 @@
             this.canvas.width = opts.width;
             this.canvas.height = opts.height;
             this.canvas.id = 'self-canvas';
-            this.g = this.canvas.getContext('2d', { willReadFrequently: true });
+            // Opaque and never read back: the cheapest 2D canvas to draw,
+            // composite and capture.
+            this.g = this.canvas.getContext('2d', { alpha: false });
+            this.background = this._background();
+            this.g.fillStyle = '#ffffff';
+            this.g.textAlign = 'center';
+            this.g.textBaseline = 'middle';
+            this.g.font = 'bold ' + Math.round(opts.height / 4) + 'px monospace';
             this._draw();
             this._startVideoClock();
             this._startAudio();
@@ -44,23 +51,32 @@
             return nowMs % m.period_ms < m.duration_ms;
         }
 
+        // _background draws the colour and name once; every frame copies it
+        // and adds only the counter.
+        _background() {
+            const o = this.opts, c = document.createElement('canvas');
+            c.width = o.width;
+            c.height = o.height;
+            const g = c.getContext('2d', { alpha: false });
+            g.fillStyle = o.color;
+            g.fillRect(0, 0, o.width, o.height);
+            g.fillStyle = '#ffffff';
+            g.textAlign = 'center';
+            g.textBaseline = 'middle';
+            g.font = 'bold ' + Math.round(o.height / 8) + 'px sans-serif';
+            g.fillText(o.name, o.width / 2, o.height * 0.3);
+            return c;
+        }
+
         _draw() {
             const o = this.opts, g = this.g, w = o.width, h = o.height;
             const now = Date.now();
             if (this.inMarker(now)) {
-                g.fillStyle = '#ffffff';
-                g.fillRect(0, 0, w, h);
+                g.fillRect(0, 0, w, h); // fillStyle stays white
                 this.flashFrames++;
                 this.lastFlashAt = now;
             } else {
-                g.fillStyle = o.color;
-                g.fillRect(0, 0, w, h);
-                g.fillStyle = '#ffffff';
-                g.textAlign = 'center';
-                g.textBaseline = 'middle';
-                g.font = 'bold ' + Math.round(h / 8) + 'px sans-serif';
-                g.fillText(o.name, w / 2, h * 0.3);
-                g.font = 'bold ' + Math.round(h / 4) + 'px monospace';
+                g.drawImage(this.background, 0, 0);
                 g.fillText(String(this.frames), w / 2, h * 0.62);
             }
             this.frames++;
