@@ -18,7 +18,7 @@ func TestStartEvaluateAndCloseLeavesNoProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if processesUsing(profile) < 2 {
+	if processesUsing(profile) < 1 {
 		t.Fatal("chromium processes not found by profile dir")
 	}
 	ua, err := chromedp.Run(b.Context(), chromedp.Evaluate[string](`navigator.userAgent`))
@@ -84,5 +84,43 @@ func TestFlagsTrimRecorderBrowserButNotTestSenders(t *testing.T) {
 	}
 	if strings.Contains(sender["disable-features"], "SpareRendererForSitePerProcess") {
 		t.Error("test sender got the lean disabled features")
+	}
+}
+
+func TestFlagsSingleProcessOnlyWithoutSandbox(t *testing.T) {
+	f := Flags(Options{SingleProcess: true})
+	if _, ok := f["single-process"]; !ok {
+		t.Error("SingleProcess without sandbox: no --single-process")
+	}
+	if _, ok := f["no-zygote"]; !ok {
+		t.Error("SingleProcess without sandbox: no --no-zygote")
+	}
+	f = Flags(Options{SingleProcess: true, Sandbox: true})
+	for _, k := range []string{"single-process", "no-zygote", "no-sandbox"} {
+		if _, ok := f[k]; ok {
+			t.Errorf("SingleProcess with sandbox: got --%s", k)
+		}
+	}
+}
+
+func TestSingleProcessBrowserEvaluatesAndCloses(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	if !NeedsNoSandbox() {
+		t.Skip("single process needs the sandbox off; not root")
+	}
+	profile := t.TempDir() + "/profile"
+	b, err := Start(t.Context(), Options{SingleProcess: true, ExtraFlags: map[string]string{"user-data-dir": profile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := chromedp.Run(b.Context(), chromedp.Evaluate[int](`1+1`))
+	if err != nil || two != 2 {
+		t.Fatalf("evaluate: %v %v", two, err)
+	}
+	b.Close()
+	if n := processesUsing(profile); n != 0 {
+		t.Fatalf("%d chromium processes left", n)
 	}
 }
