@@ -620,6 +620,88 @@
         return changed ? lines.join(eol) : sdp;
     }
 
+    // peerConnections are the connections media arrives on (seen when their
+    // remote description is set), for the playout aligner.
+    const peerConnections = new Set();
+
+    // PlayoutAligner delays video playout to match audio. Jitsi senders put
+    // each track in its own stream, so Chrome does not lip-sync them, and
+    // audio (NetEq's jitter buffer, then the WebAudio mix) reaches the
+    // recording later than video. Every second it reads how long audio and
+    // video wait in their jitter buffers (getStats) and sets each video
+    // receiver's jitterBufferTarget to the difference plus the mix's own
+    // latency, so a beep and a flash sent together are recorded together.
+    class PlayoutAligner {
+        constructor(extraAudioMs) {
+            this.extraAudioMs = extraAudioMs;
+            this.prev = new Map(); // inbound-rtp id -> {delay, count}
+            this.targetMs = 0;
+            this.timer = setInterval(() => this.tick().catch(e => console.warn('recorder: playout aligner', e)), 1000);
+        }
+
+        async tick() {
+            const audio = [];
+            const video = [];
+            const receivers = [];
+            for (const pc of peerConnections) {
+                if (pc.connectionState === 'closed') {
+                    peerConnections.delete(pc);
+                    continue;
+                }
+                const stats = await pc.getStats();
+                stats.forEach(r => {
+                    if (r.type !== 'inbound-rtp' || !r.jitterBufferEmittedCount) {
+                        return;
+                    }
+                    const p = this.prev.get(r.id);
+                    this.prev.set(r.id, { delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount });
+                    if (!p || r.jitterBufferEmittedCount <= p.count) {
+                        return;
+                    }
+                    // Mean wait of what left the buffer since the last tick, in ms.
+                    const ms = 1000 * (r.jitterBufferDelay - p.delay) / (r.jitterBufferEmittedCount - p.count);
+                    (r.kind === 'audio' ? audio : video).push(ms);
+                });
+                for (const rc of pc.getReceivers()) {
+                    if (rc.track && rc.track.kind === 'video' && 'jitterBufferTarget' in rc) {
+                        receivers.push(rc);
+                    }
+                }
+            }
+            if (!audio.length || !video.length) {
+                return;
+            }
+            const want = Math.max(0, Math.min(1000,
+                median(audio) + this.extraAudioMs - median(video) + this.targetMs));
+            // Move slowly and only for real changes: the buffer follows its
+            // target over a few seconds, and each change is a visible step.
+            const next = Math.round(this.targetMs + 0.5 * (want - this.targetMs));
+            if (Math.abs(next - this.targetMs) < 5 && receivers.every(rc => rc.jitterBufferTarget === this.targetMs)) {
+                return;
+            }
+            this.targetMs = next;
+            console.info(`recorder: video playout target ${next} ms (audio ${median(audio).toFixed(0)} ms, video ${median(video).toFixed(0)} ms)`);
+            for (const rc of receivers) {
+                try {
+                    rc.jitterBufferTarget = this.targetMs;
+                } catch (e) {
+                    console.warn('recorder: jitterBufferTarget not settable', e);
+                }
+            }
+        }
+
+        stop() {
+            clearInterval(this.timer);
+        }
+    }
+
+    function median(xs) {
+        const s = [...xs].sort((a, b) => a - b);
+        const m = s.length >> 1;
+
+        return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    }
+
     // lipSync holds the owner lookup of the current conference.
     const lipSync = { ownerOf: null, grouped: 0 };
 
@@ -634,6 +716,7 @@
         }
         const original = PC.prototype.setRemoteDescription;
         const wrapped = function (desc, ...rest) {
+            peerConnections.add(this);
             try {
                 if (lipSync.ownerOf && desc && typeof desc.sdp === 'string'
                     && (desc.type === 'offer' || desc.type === 'answer')) {
@@ -1002,6 +1085,10 @@ onmessage = (e) => {
             this.encoder = new Encoder(new MediaStream(tracks), this.o);
             const mime = await this.encoder.start();
             this.startedAt = this.encoder.startedAt;
+            if (!this.o.audioOnly && this.o.alignPlayout !== false) {
+                const ac = this.mixer.ac;
+                this.aligner = new PlayoutAligner(1000 * ((ac && ac.baseLatency) || 0));
+            }
             this.startStats();
 
             return mime;
@@ -1036,6 +1123,9 @@ onmessage = (e) => {
             if (this.statsTimer) {
                 clearInterval(this.statsTimer);
                 this.statsTimer = null;
+            }
+            if (this.aligner) {
+                this.aligner.stop();
             }
             if (this.encoder) {
                 await this.encoder.stop();
@@ -1711,7 +1801,8 @@ onmessage = (e) => {
             },
             computeLayout,
             groupStreamsByOwner,
-            lipSyncGrouped: () => lipSync.grouped
+            lipSyncGrouped: () => lipSync.grouped,
+            playoutTargetMs: () => (session && session.media && session.media.aligner ? session.media.aligner.targetMs : -1)
         }
     };
 
