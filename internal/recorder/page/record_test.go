@@ -199,8 +199,10 @@ fakeMeeting.addRemote('c3', 'Carol Blue', '#0000ff', 880);`
 		t.Errorf("audio stream %v", audio)
 	}
 	dur, _ := strconv.ParseFloat(probe.Format["duration"].(string), 64)
-	if dur < 4.5 || dur > 7.5 {
-		t.Errorf("duration %.2f s, want ~5", dur)
+	// The stop is asked for after ~5 s; on a starved machine it reaches the
+	// page late, and the file runs on until then.
+	if maxDur := map[bool]float64{false: 7.5, true: 15}[busy]; dur < 4.5 || dur > maxDur {
+		t.Errorf("duration %.2f s, want ~5 (at most %.1f)", dur, maxDur)
 	}
 	frames := countFrames(t, mkv)
 	t.Logf("file: %d bytes in %d chunks, %.2f s, %d video frames (%.1f fps), video %v %vx%v, audio %v %v Hz",
