@@ -197,10 +197,28 @@ func (b *Bridge) requestKeyFrames(sub *endpoint, ssrcs []uint32) {
 }
 
 // onEndpointReady runs when an endpoint's SRTP keys are in place: it may now
-// receive, so ask for key frames of everything it subscribed to.
+// receive, so ask for key frames of everything it subscribed to; and it may
+// now be asked, so ask it for key frames of its sources that others already
+// subscribed to (those requests were dropped while it was not ready).
 func (b *Bridge) onEndpointReady(ep *endpoint) {
 	b.mu.RLock()
 	ssrcs := sortedKeys(ep.receivable)
+	var wanted []uint32
+	for ssrc := range ep.sources {
+		for _, other := range ep.conf.endpoints {
+			if other != ep && !other.expired && other.receivable[ssrc] {
+				wanted = append(wanted, ssrc)
+				break
+			}
+		}
+	}
 	b.mu.RUnlock()
 	b.requestKeyFrames(ep, ssrcs)
+	if b.paused.Load() {
+		return
+	}
+	for _, ssrc := range wanted {
+		ep.log.Debug("request key frame of own source for earlier subscribers", "ssrc", ssrc)
+		b.sendFeedback(ep, bridgeSSRC, &rtcp.PictureLossIndication{SenderSSRC: bridgeSSRC, MediaSSRC: ssrc})
+	}
 }
