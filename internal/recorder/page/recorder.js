@@ -675,7 +675,11 @@
                 median(audio) + this.extraAudioMs - median(video) + this.targetMs));
             // Move slowly and only for real changes: the buffer follows its
             // target over a few seconds, and each change is a visible step.
-            const next = Math.round(this.targetMs + 0.5 * (want - this.targetMs));
+            // The first estimate is taken whole, so the start of the
+            // recording is not left out of sync while the target ramps up.
+            const gain = this.adjusted ? 0.5 : 1;
+            this.adjusted = true;
+            const next = Math.round(this.targetMs + gain * (want - this.targetMs));
             if (Math.abs(next - this.targetMs) < 5 && receivers.every(rc => rc.jitterBufferTarget === this.targetMs)) {
                 return;
             }
