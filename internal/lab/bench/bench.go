@@ -84,7 +84,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	bin, err := findRecorder(*recorderBin)
+	bin, err := FindRecorder(*recorderBin)
 	if err != nil {
 		return err
 	}
@@ -199,8 +199,9 @@ func pickScenarios(name string) ([]Scenario, error) {
 	return out, nil
 }
 
-// findRecorder looks beside the jitsi-lab executable, then on PATH.
-func findRecorder(explicit string) (string, error) {
+// FindRecorder returns the jitsi-recorder binary to run: explicit if given,
+// else the one beside the jitsi-lab executable, else the one on PATH.
+func FindRecorder(explicit string) (string, error) {
 	if explicit != "" {
 		return exec.LookPath(explicit)
 	}
@@ -213,7 +214,7 @@ func findRecorder(explicit string) (string, error) {
 	if p, err := exec.LookPath("jitsi-recorder"); err == nil {
 		return p, nil
 	}
-	return "", errors.New("jitsi-recorder binary not found beside jitsi-lab or on PATH (go build -o bin/ ./cmd/..., or --recorder PATH)")
+	return "", errors.New("jitsi-recorder binary not found beside jitsi-lab or on PATH (run scripts/setup.sh or go build -o bin/ ./cmd/..., or pass --recorder PATH)")
 }
 
 // recorderSupportsAudioOnly reads the recorder's --help for a setting.

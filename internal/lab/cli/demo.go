@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/bench"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
 )
 
@@ -28,7 +28,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	bin, err := findRecorder(*recorderBin)
+	bin, err := bench.FindRecorder(*recorderBin)
 	if err != nil {
 		return err
 	}
@@ -61,20 +61,4 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	}
 	fmt.Fprintf(stdout, "\nrecorded %s (metadata: %s)\n", path, path[:len(path)-len(filepath.Ext(path))]+".json")
 	return verify.WriteSummary(stdout, rep)
-}
-
-func findRecorder(explicit string) (string, error) {
-	if explicit != "" {
-		return exec.LookPath(explicit)
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "jitsi-recorder")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("jitsi-recorder"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("jitsi-recorder binary not found beside jitsi-lab or on PATH (run scripts/setup.sh, or go build -o bin/ ./cmd/...)")
 }
