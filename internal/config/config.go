@@ -31,8 +31,9 @@ type Config struct {
 	DisplayName        string
 	Password           string // secret: never logged
 	Width, Height, FPS int
-	VideoBitrate       int // bits per second
-	AudioBitrate       int // bits per second
+	VideoBitrate       int  // bits per second
+	AudioBitrate       int  // bits per second
+	AudioOnly          bool // record the mixed audio only, no video
 	AloneTimeout       time.Duration
 	JoinTimeout        time.Duration
 	LogFormat          string // auto, text or json
@@ -65,6 +66,7 @@ var options = []option{
 	{"fps", "VIDEO_FPS", "30", "video frames per second"},
 	{"video-bitrate", "VIDEO_BITRATE", "2500k", "video bitrate (bits/s; k and M suffixes)"},
 	{"audio-bitrate", "AUDIO_BITRATE", "128k", "audio bitrate (bits/s; k suffix)"},
+	{"audio-only", "AUDIO_ONLY", "false", "record the mixed audio only (AAC in MP4), no video: true or false"},
 	{"alone-timeout", "ALONE_TIMEOUT", "30s", "stop when the recorder has been alone this long (0 disables)"},
 	{"join-timeout", "JOIN_TIMEOUT", "60s", "give up when joining and starting to record takes longer (includes a lobby wait)"},
 	{"log-format", "LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json"},
@@ -180,13 +182,17 @@ func build(get func(string) (string, string)) (Config, error) {
 	if c.AudioBitrate, err = bitrate(get, "audio-bitrate", 32_000, 512_000); err != nil {
 		return c, err
 	}
+	v, src := get("audio-only")
+	if c.AudioOnly, err = strconv.ParseBool(v); err != nil {
+		return c, bad(src, "%q: want true or false", v)
+	}
 	if c.AloneTimeout, err = durationOpt(get, "alone-timeout", true); err != nil {
 		return c, err
 	}
 	if c.JoinTimeout, err = durationOpt(get, "join-timeout", false); err != nil {
 		return c, err
 	}
-	v, src := get("log-format")
+	v, src = get("log-format")
 	switch c.LogFormat = strings.ToLower(v); c.LogFormat {
 	case "auto", "text", "json":
 	default:

@@ -18,7 +18,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 	if c.Meeting.Room != "daily" || c.Duration != 0 || c.RecordingsDir != "./recordings" || c.OutputFile != "" ||
 		c.DisplayName != "Recorder" || c.Width != 1280 || c.Height != 720 || c.FPS != 30 ||
 		c.VideoBitrate != 2_500_000 || c.AudioBitrate != 128_000 || c.AloneTimeout != 30*time.Second ||
-		c.JoinTimeout != 60*time.Second || c.LogFormat != "auto" || c.FFmpegPath != "ffmpeg" {
+		c.JoinTimeout != 60*time.Second || c.LogFormat != "auto" || c.FFmpegPath != "ffmpeg" || c.AudioOnly {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -67,6 +67,7 @@ func TestParseRejectsBadInputWithOneLine(t *testing.T) {
 		"bad log format":    {"LOG_FORMAT", "xml"},
 		"bad log level":     {"LOG_LEVEL", "loud"},
 		"zero join timeout": {"JOIN_TIMEOUT", "0"},
+		"audio-only word":   {"AUDIO_ONLY", "maybe"},
 	}
 	for name, kv := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -108,5 +109,16 @@ func TestDefaultOutputFileUsesUTC(t *testing.T) {
 	ts := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("X", 3600))
 	if got := DefaultOutputFile("daily", ts); got != "daily_2026-03-04T04-06-07Z.mp4" {
 		t.Fatal(got)
+	}
+}
+
+func TestParseReadsAudioOnly(t *testing.T) {
+	c, err := Parse([]string{"--audio-only=true"}, env(map[string]string{"ROOM_URL": "https://meet.example.org/r"}), nil)
+	if err != nil || !c.AudioOnly {
+		t.Fatalf("--audio-only=true: %+v, %v", c.AudioOnly, err)
+	}
+	c, err = Parse(nil, env(map[string]string{"ROOM_URL": "https://meet.example.org/r", "AUDIO_ONLY": "true"}), nil)
+	if err != nil || !c.AudioOnly {
+		t.Fatalf("AUDIO_ONLY=true: %+v, %v", c.AudioOnly, err)
 	}
 }

@@ -175,3 +175,34 @@ func checkSync(t *testing.T, rep verify.Report) {
 		}
 	}
 }
+
+// TestAudioOnlyRecordsEveryVoice: AUDIO_ONLY=true gives a file with one AAC
+// stream and no video, in which every participant is heard.
+func TestAudioOnlyRecordsEveryVoice(t *testing.T) {
+	l := startLab(t, "voices", 3, 3)
+	r := startRecorder(t, l, "voices", "RECORD_DURATION=12", "AUDIO_ONLY=true")
+	if code := r.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	rep := verifyFile(t, r.path(), l.Spec)
+	if rep.Video.Present {
+		t.Error("audio-only file has a video stream")
+	}
+	if len(rep.Streams) != 1 || rep.Streams[0].Codec != "aac" {
+		t.Errorf("streams %+v, want one AAC stream", rep.Streams)
+	}
+	if math.Abs(rep.DurationS-12) > 1 {
+		t.Errorf("duration %.2f s, want 12 ± 1", rep.DurationS)
+	}
+	meta := r.metadata(t)
+	for i, p := range l.Spec.Participants {
+		m := findMeta(meta.Participants, p.Name)
+		if m == nil {
+			t.Errorf("%s missing from the metadata", p.Name)
+			continue
+		}
+		if f := rep.Tones[i].PresentBetween(m.JoinedAt+1.5, rep.DurationS); f < 0.9 {
+			t.Errorf("%s's %.0f Hz tone present in %.0f %% of windows, want >= 90 %%", p.Name, p.ToneHz, 100*f)
+		}
+	}
+}

@@ -527,6 +527,7 @@ func (s *session) startPage(ctx context.Context) error {
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 		VideoBitsPerSecond: cfg.VideoBitrate, AudioBitsPerSecond: cfg.AudioBitrate,
 		ChunkMs: 1000, MimeTypes: mimeTypes, ConfigOverrides: cfg.Meeting.ConfigOverrides,
+		AudioOnly: cfg.AudioOnly,
 	})
 	if err != nil {
 		return err
@@ -673,6 +674,7 @@ func (s *session) startFFmpeg(ctx context.Context, header []byte) (*ffmpeg.Proce
 	return ffmpeg.Start(ctx, ffmpeg.Options{
 		Binary: s.cfg.FFmpegPath, Output: s.outPath, VideoCodec: codec,
 		VideoBitrate: s.cfg.VideoBitrate, AudioBitrate: s.cfg.AudioBitrate, FPS: s.cfg.FPS,
+		AudioOnly: s.cfg.AudioOnly,
 		// The file ends at RECORD_DURATION of media even if the stop
 		// reaches the page late (a busy machine).
 		MaxDuration: s.cfg.Duration,

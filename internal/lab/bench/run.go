@@ -91,6 +91,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 		"VIDEO_FPS="+strconv.Itoa(sc.FPS),
 		"LOG_FORMAT=json",
 		"LOG_LEVEL=info",
+		"AUDIO_ONLY="+strconv.FormatBool(sc.AudioOnly),
 	)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so a stop reaches Chromium and FFmpeg too
