@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -197,24 +199,9 @@ func TestSIGKILLLeavesPlayableFileAndNoOrphans(t *testing.T) {
 // children maps the pids of parent's direct children to their names.
 func children(parent int) map[int]string {
 	out := map[int]string{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
-			out[pid] = s[open+1 : end]
+	for pid, p := range (procfs.FS{Root: "/proc"}).List() {
+		if p.PPID == parent {
+			out[pid] = p.Comm
 		}
 	}
 	return out

@@ -1,6 +1,8 @@
 package recorder
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -332,26 +334,9 @@ func TestJoinTimeoutExitsWithCode7(t *testing.T) {
 // childrenNamed returns the pids of this process's children whose command
 // name is name.
 func childrenNamed(name string) []int {
-	self := strconv.Itoa(os.Getpid())
 	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(stat)
-		open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closeIdx < 0 {
-			continue
-		}
-		fields := strings.Fields(s[closeIdx+1:])
-		if s[open+1:closeIdx] == name && len(fields) > 1 && fields[1] == self {
+	for pid, p := range (procfs.FS{Root: "/proc"}).List() {
+		if p.Comm == name && p.PPID == os.Getpid() {
 			pids = append(pids, pid)
 		}
 	}

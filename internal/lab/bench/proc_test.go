@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,20 +53,33 @@ func (f fakeProc) write(path, s string) {
 	}
 }
 
-func TestParseStatHandlesCommandNamesWithSpacesAndParens(t *testing.T) {
-	p, err := parseStat([]byte("42 (Web Content (x)) R 7 1 1 0 -1 0 0 0 0 0 150 50 3 4 20 0 1 0 9999 1000 10\n"))
-	if err != nil {
-		t.Fatal(err)
+func TestClassifyAssignsHelpersToTheirNearestNamedAncestor(t *testing.T) {
+	procs := map[int]procfs.Proc{
+		100: {PID: 100, PPID: 1, Comm: "jitsi-recorder"},
+		101: {PID: 101, PPID: 100, Comm: "chromium"},
+		102: {PID: 102, PPID: 101, Comm: "chrome_crashpad"},
+		103: {PID: 103, PPID: 101, Comm: "cat"}, // a helper with another name
+		104: {PID: 104, PPID: 100, Comm: "ffmpeg"},
+		105: {PID: 105, PPID: 100, Comm: "sh"},
 	}
-	want := proc{PID: 42, PPID: 7, Comm: "Web Content (x)", Ticks: 200, Start: 9999}
-	if p != want {
-		t.Errorf("got %+v, want %+v", p, want)
+	got := treeSpec{root: 100, rootPart: PartRecorder, partOf: recorderParts}.classify(procs, procfs.Descendants(procs, 100))
+	want := map[int]string{100: PartRecorder, 101: PartChromium, 102: PartChromium, 103: PartChromium, 104: PartFFmpeg, 105: PartOther}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
-func TestParseStatRejectsTruncatedLines(t *testing.T) {
-	if _, err := parseStat([]byte("42 (x) R 7 1")); err == nil {
-		t.Error("want an error for a truncated stat line")
+func TestLabPartsSplitParticipantsProsodyAndTheLabItself(t *testing.T) {
+	procs := map[int]procfs.Proc{
+		10: {PID: 10, PPID: 1, Comm: "jitsi-lab"},
+		11: {PID: 11, PPID: 10, Comm: "headless_shell"}, // the participants' browser by PID
+		12: {PID: 12, PPID: 11, Comm: "headless_shell"},
+		13: {PID: 13, PPID: 10, Comm: "lua5.4"},
+	}
+	got := treeSpec{root: 10, rootPart: PartLab, partOf: labParts(11)}.classify(procs, procfs.Descendants(procs, 10))
+	want := map[int]string{10: PartLab, 11: PartParticipants, 12: PartParticipants, 13: PartProsody}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
@@ -78,57 +93,11 @@ func TestDescendantsWalksPPidLinksAndLeavesOthersOut(t *testing.T) {
 	f.set(104, 100, "ffmpeg", 0, 14, 0, 0)
 	f.set(200, 1, "prosody", 0, 20, 0, 0)
 	f.set(201, 200, "lua5.4", 0, 21, 0, 0)
-	procs := procFS{f.root}.list()
-	if got, want := descendants(procs, 100), []int{100, 101, 102, 103, 104}; !reflect.DeepEqual(got, want) {
-		t.Errorf("descendants(100) = %v, want %v", got, want)
+	procs := procfs.FS{Root: f.root}.List()
+	if got, want := procfs.Descendants(procs, 100), []int{100, 101, 102, 103, 104}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Descendants(100) = %v, want %v", got, want)
 	}
-	if got := descendants(procs, 999); got != nil {
+	if got := procfs.Descendants(procs, 999); got != nil {
 		t.Errorf("descendants of a missing root = %v, want none", got)
-	}
-}
-
-func TestDescendantsSurvivesAParentLoop(t *testing.T) {
-	procs := map[int]proc{5: {PID: 5, PPID: 6}, 6: {PID: 6, PPID: 5}}
-	if got := descendants(procs, 5); !reflect.DeepEqual(got, []int{5, 6}) {
-		t.Errorf("got %v", got)
-	}
-}
-
-func TestClassifyAssignsHelpersToTheirNearestNamedAncestor(t *testing.T) {
-	procs := map[int]proc{
-		100: {PID: 100, PPID: 1, Comm: "jitsi-recorder"},
-		101: {PID: 101, PPID: 100, Comm: "chromium"},
-		102: {PID: 102, PPID: 101, Comm: "chrome_crashpad"},
-		103: {PID: 103, PPID: 101, Comm: "cat"}, // a helper with another name
-		104: {PID: 104, PPID: 100, Comm: "ffmpeg"},
-		105: {PID: 105, PPID: 100, Comm: "sh"},
-	}
-	got := treeSpec{root: 100, rootPart: PartRecorder, partOf: recorderParts}.classify(procs, descendants(procs, 100))
-	want := map[int]string{100: PartRecorder, 101: PartChromium, 102: PartChromium, 103: PartChromium, 104: PartFFmpeg, 105: PartOther}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-}
-
-func TestLabPartsSplitParticipantsProsodyAndTheLabItself(t *testing.T) {
-	procs := map[int]proc{
-		10: {PID: 10, PPID: 1, Comm: "jitsi-lab"},
-		11: {PID: 11, PPID: 10, Comm: "headless_shell"}, // the participants' browser by PID
-		12: {PID: 12, PPID: 11, Comm: "headless_shell"},
-		13: {PID: 13, PPID: 10, Comm: "lua5.4"},
-	}
-	got := treeSpec{root: 10, rootPart: PartLab, partOf: labParts(11)}.classify(procs, descendants(procs, 10))
-	want := map[int]string{10: PartLab, 11: PartParticipants, 12: PartParticipants, 13: PartProsody}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-}
-
-func TestStatusFieldReadsKilobytes(t *testing.T) {
-	if got := statusField([]byte("Name:\tx\nVmRSS:\t  123456 kB\n"), "VmRSS:"); got != 123456 {
-		t.Errorf("VmRSS = %d", got)
-	}
-	if got := statusField([]byte("Name:\tkthread\n"), "VmRSS:"); got != 0 {
-		t.Errorf("missing VmRSS = %d, want 0", got)
 	}
 }

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"context"
 	"errors"
 	"fmt"
@@ -106,7 +108,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
-	sampler := newSampler(procFS{root: cfg.ProcRoot}, pid, os.Getpid(), groupBrowserPID(l), cfg.Every)
+	sampler := newSampler(procfs.FS{Root: cfg.ProcRoot}, pid, os.Getpid(), groupBrowserPID(l), cfg.Every)
 	sampleCtx, stopSampling := context.WithCancel(context.WithoutCancel(ctx))
 	sampled := make(chan struct{})
 	go func() { defer close(sampled); sampler.Run(sampleCtx) }()

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"bytes"
 	"context"
 	"os"
@@ -28,12 +30,12 @@ type treeSpec struct {
 	rootPart string
 	// partOf names the part of a process below the root from the process
 	// itself or its nearest ancestor that matches; "" means no match.
-	partOf func(p proc) string
+	partOf func(p procfs.Proc) string
 }
 
 // classify assigns each process of the tree to a part: the root's own, or
 // that of the process itself or its nearest named ancestor, else "other".
-func (t treeSpec) classify(procs map[int]proc, pids []int) map[int]string {
+func (t treeSpec) classify(procs map[int]procfs.Proc, pids []int) map[int]string {
 	out := make(map[int]string, len(pids))
 	for _, pid := range pids {
 		part := PartOther
@@ -59,7 +61,7 @@ func (t treeSpec) classify(procs map[int]proc, pids []int) map[int]string {
 	return out
 }
 
-func recorderParts(p proc) string {
+func recorderParts(p procfs.Proc) string {
 	switch {
 	case strings.HasPrefix(p.Comm, "chrom"):
 		return PartChromium
@@ -69,8 +71,8 @@ func recorderParts(p proc) string {
 	return ""
 }
 
-func labParts(browserPID int) func(p proc) string {
-	return func(p proc) string {
+func labParts(browserPID int) func(p procfs.Proc) string {
+	return func(p procfs.Proc) string {
 		switch {
 		case browserPID != 0 && p.PID == browserPID:
 			return PartParticipants
@@ -112,7 +114,7 @@ type Sample struct {
 // Sampler reads /proc at a fixed interval: the recorder's process tree and
 // the lab's (this process and its descendants outside the recorder's).
 type Sampler struct {
-	fs       procFS
+	fs       procfs.FS
 	recorder int
 	lab      int
 	browser  int
@@ -127,7 +129,7 @@ type Sampler struct {
 	seen       map[procKey]string // every recorder-tree process ever seen
 }
 
-func newSampler(fs procFS, recorderPID, labPID, browserPID int, every time.Duration) *Sampler {
+func newSampler(fs procfs.FS, recorderPID, labPID, browserPID int, every time.Duration) *Sampler {
 	return &Sampler{fs: fs, recorder: recorderPID, lab: labPID, browser: browserPID, every: every,
 		seen: map[procKey]string{}}
 }
@@ -154,16 +156,16 @@ func (s *Sampler) Run(ctx context.Context) {
 func (s *Sampler) sample(time.Time) {
 	// Timestamps are taken at the reads, not at the tick: on a busy
 	// machine the sampler runs late and the reads take a while.
-	busyAt, busy := time.Now(), machineBusyTicks(s.fs.root)
+	busyAt, busy := time.Now(), machineBusyTicks(s.fs.Root)
 	now := time.Now()
-	procs := s.fs.list()
-	recPIDs := descendants(procs, s.recorder)
+	procs := s.fs.List()
+	recPIDs := procfs.Descendants(procs, s.recorder)
 	inRec := make(map[int]bool, len(recPIDs))
 	for _, pid := range recPIDs {
 		inRec[pid] = true
 	}
 	var labPIDs []int
-	for _, pid := range descendants(procs, s.lab) {
+	for _, pid := range procfs.Descendants(procs, s.lab) {
 		if !inRec[pid] {
 			labPIDs = append(labPIDs, pid)
 		}
@@ -194,7 +196,7 @@ func (s *Sampler) sample(time.Time) {
 	account("recorder", recParts, recPIDs)
 	account("lab", labPartsOf, labPIDs)
 	for _, pid := range recPIDs {
-		smp.RecorderPSSKB += s.fs.pssKB(pid)
+		smp.RecorderPSSKB += s.fs.PSSKB(pid)
 		s.seen[procKey{pid, procs[pid].Start}] = procs[pid].Comm
 	}
 	if !first && busy >= s.prevBusy {
@@ -222,11 +224,11 @@ func (s *Sampler) Survivors() map[int]string {
 		if k.pid == s.recorder {
 			continue
 		}
-		p, err := s.fs.read(k.pid)
+		p, err := s.fs.Read(k.pid)
 		if err != nil || p.Start != k.start {
 			continue
 		}
-		if st, err := os.ReadFile(s.fs.root + "/" + strconv.Itoa(k.pid) + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
+		if st, err := os.ReadFile(s.fs.Root + "/" + strconv.Itoa(k.pid) + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
 			continue // a zombie holds nothing; its parent reaps it
 		}
 		out[k.pid] = comm

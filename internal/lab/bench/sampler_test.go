@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+
 	"testing"
 	"time"
 )
@@ -14,7 +16,7 @@ func TestSamplerCountsCPUDeltasPerPartAndBirthsSinceTheLastSample(t *testing.T) 
 	f.set(20, 10, "jitsi-recorder", 40, 7, 10_000, 8_000) // the recorder, a child of the lab
 	f.set(21, 20, "chromium", 300, 8, 100_000, 60_000)
 	f.set(22, 21, "chromium", 100, 9, 90_000, 30_000)
-	s := newSampler(procFS{f.root}, 20, 10, 11, time.Second)
+	s := newSampler(procfs.FS{Root: f.root}, 20, 10, 11, time.Second)
 	s.sample(time.Time{})
 
 	f.machine(1150, 5050)
@@ -64,7 +66,7 @@ func TestSurvivorsAreRecorderProcessesStillRunningWithTheSameStart(t *testing.T)
 	f.set(21, 20, "chromium", 0, 8, 0, 0)
 	f.set(22, 20, "ffmpeg", 0, 9, 0, 0)
 	f.set(23, 20, "chromium", 0, 10, 0, 0)
-	s := newSampler(procFS{f.root}, 20, 1, 0, time.Second)
+	s := newSampler(procfs.FS{Root: f.root}, 20, 1, 0, time.Second)
 	s.sample(time.Time{})
 
 	f.remove(20)

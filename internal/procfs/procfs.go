@@ -1,4 +1,7 @@
-package bench
+// Package procfs reads processes from /proc (or a directory shaped like it,
+// in tests): pid, parent, command name, CPU ticks, memory. The benchmark and
+// the tests that look for leftover processes share it.
+package procfs
 
 import (
 	"bufio"
@@ -11,8 +14,8 @@ import (
 	"strings"
 )
 
-// proc is one process as read from /proc at one instant.
-type proc struct {
+// Proc is one process as read from /proc at one instant.
+type Proc struct {
 	PID   int
 	PPID  int
 	Comm  string
@@ -21,23 +24,23 @@ type proc struct {
 	RSSKB uint64 // VmRSS
 }
 
-// procFS reads processes from a /proc-shaped directory (a fake one in tests).
-type procFS struct{ root string }
+// FS reads processes from a /proc-shaped directory (a fake one in tests).
+type FS struct{ Root string }
 
-// list reads every process it can; processes that vanish while being read
+// List reads every process it can; processes that vanish while being read
 // are skipped, they are gone anyway.
-func (fs procFS) list() map[int]proc {
-	entries, err := os.ReadDir(fs.root)
+func (fs FS) List() map[int]Proc {
+	entries, err := os.ReadDir(fs.Root)
 	if err != nil {
 		return nil
 	}
-	out := make(map[int]proc, len(entries))
+	out := make(map[int]Proc, len(entries))
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		p, err := fs.read(pid)
+		p, err := fs.Read(pid)
 		if err != nil {
 			continue
 		}
@@ -46,52 +49,52 @@ func (fs procFS) list() map[int]proc {
 	return out
 }
 
-func (fs procFS) read(pid int) (proc, error) {
-	dir := filepath.Join(fs.root, strconv.Itoa(pid))
+func (fs FS) Read(pid int) (Proc, error) {
+	dir := filepath.Join(fs.Root, strconv.Itoa(pid))
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return proc{}, err
+		return Proc{}, err
 	}
-	p, err := parseStat(stat)
+	p, err := ParseStat(stat)
 	if err != nil {
-		return proc{}, fmt.Errorf("pid %d: %w", pid, err)
+		return Proc{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	if status, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
-		p.RSSKB = statusField(status, "VmRSS:")
+		p.RSSKB = StatusField(status, "VmRSS:")
 	}
 	return p, nil
 }
 
-// pssKB is the process's proportional set size: its shared pages divided
+// PSSKB is the process's proportional set size: its shared pages divided
 // among the processes sharing them, so a tree's PSS adds up honestly where
 // summed RSS counts Chromium's shared pages once per helper.
-func (fs procFS) pssKB(pid int) uint64 {
-	b, err := os.ReadFile(filepath.Join(fs.root, strconv.Itoa(pid), "smaps_rollup"))
+func (fs FS) PSSKB(pid int) uint64 {
+	b, err := os.ReadFile(filepath.Join(fs.Root, strconv.Itoa(pid), "smaps_rollup"))
 	if err != nil {
 		return 0
 	}
-	return statusField(b, "Pss:")
+	return StatusField(b, "Pss:")
 }
 
-// parseStat reads /proc/PID/stat. The command name is in parentheses and may
+// ParseStat reads /proc/PID/stat. The command name is in parentheses and may
 // itself hold spaces and parentheses, so the fields after it are found from
 // the last ')'.
-func parseStat(b []byte) (proc, error) {
+func ParseStat(b []byte) (Proc, error) {
 	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 	if open < 0 || close < open {
-		return proc{}, fmt.Errorf("stat: no command name in %q", b)
+		return Proc{}, fmt.Errorf("stat: no command name in %q", b)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:open])))
 	if err != nil {
-		return proc{}, fmt.Errorf("stat: pid: %w", err)
+		return Proc{}, fmt.Errorf("stat: pid: %w", err)
 	}
 	// Fields after ')' start with field 3 (state); see proc(5).
 	f := strings.Fields(string(b[close+1:]))
 	if len(f) < 20 {
-		return proc{}, fmt.Errorf("stat: %d fields after the command name, want >= 20", len(f))
+		return Proc{}, fmt.Errorf("stat: %d fields after the command name, want >= 20", len(f))
 	}
 	num := func(i int) uint64 { v, _ := strconv.ParseUint(f[i-3], 10, 64); return v }
-	return proc{
+	return Proc{
 		PID:   pid,
 		PPID:  int(num(4)),
 		Comm:  string(b[open+1 : close]),
@@ -100,8 +103,8 @@ func parseStat(b []byte) (proc, error) {
 	}, nil
 }
 
-// statusField reads a "Name:   1234 kB" line's number.
-func statusField(b []byte, name string) uint64 {
+// StatusField reads a "Name:   1234 kB" line's number.
+func StatusField(b []byte, name string) uint64 {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := sc.Text()
@@ -118,10 +121,10 @@ func statusField(b []byte, name string) uint64 {
 	return 0
 }
 
-// descendants returns root and every process below it, following PPid
+// Descendants returns root and every process below it, following PPid
 // links; root first, the rest in PID order. A root that is not in procs
 // yields nothing.
-func descendants(procs map[int]proc, root int) []int {
+func Descendants(procs map[int]Proc, root int) []int {
 	if _, ok := procs[root]; !ok {
 		return nil
 	}
