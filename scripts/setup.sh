@@ -63,7 +63,9 @@ stop_distro_prosody() {
 }
 
 step "Debian packages"
-apt_install chromium ffmpeg prosody iproute2 ca-certificates
+# fonts-liberation: only a Recommends of chromium, which --no-install-recommends
+# skips; the composite draws every participant's name with it.
+apt_install chromium fonts-liberation ffmpeg prosody iproute2 ca-certificates
 
 step "Distro Prosody service"
 stop_distro_prosody
