@@ -36,6 +36,12 @@ type Config struct {
 	AudioOnly          bool // record the mixed audio only, no video
 	AloneTimeout       time.Duration
 	JoinTimeout        time.Duration
+	// ReconnectTimeout bounds how long the recorder tries to rejoin after
+	// losing the meeting (signalling or media) before it gives up.
+	ReconnectTimeout time.Duration
+	// NoMediaTimeout: no media arrived this long while participants were
+	// unmuted, so the recorder rejoins (0 disables the rejoin).
+	NoMediaTimeout time.Duration
 	LogFormat          string // auto, text or json
 	LogLevel           slog.Level
 	ChromiumPath       string
@@ -69,6 +75,8 @@ var options = []option{
 	{"audio-only", "AUDIO_ONLY", "false", "record the mixed audio only (AAC in MP4), no video: true or false"},
 	{"alone-timeout", "ALONE_TIMEOUT", "30s", "stop when the recorder has been alone this long (0 disables)"},
 	{"join-timeout", "JOIN_TIMEOUT", "60s", "give up when joining and starting to record takes longer (includes a lobby wait)"},
+	{"reconnect-timeout", "RECONNECT_TIMEOUT", "2m", "after losing the meeting mid-recording, keep trying to rejoin this long before giving up"},
+	{"no-media-timeout", "NO_MEDIA_TIMEOUT", "30s", "rejoin when no media arrived this long while participants were unmuted (0 disables)"},
 	{"log-format", "LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json"},
 	{"log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"chromium-path", "CHROMIUM_PATH", "", "Chromium executable; default /usr/lib/chromium/chromium, else chromium on PATH"},
@@ -190,6 +198,12 @@ func build(get func(string) (string, string)) (Config, error) {
 		return c, err
 	}
 	if c.JoinTimeout, err = durationOpt(get, "join-timeout", false); err != nil {
+		return c, err
+	}
+	if c.ReconnectTimeout, err = durationOpt(get, "reconnect-timeout", false); err != nil {
+		return c, err
+	}
+	if c.NoMediaTimeout, err = durationOpt(get, "no-media-timeout", true); err != nil {
 		return c, err
 	}
 	v, src = get("log-format")

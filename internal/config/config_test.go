@@ -122,3 +122,18 @@ func TestParseReadsAudioOnly(t *testing.T) {
 		t.Fatalf("AUDIO_ONLY=true: %+v, %v", c.AudioOnly, err)
 	}
 }
+
+func TestParseReadsReconnectAndNoMediaTimeouts(t *testing.T) {
+	env := map[string]string{"ROOM_URL": "https://meet.example.org/room", "RECONNECT_TIMEOUT": "45s", "NO_MEDIA_TIMEOUT": "0"}
+	c, err := Parse(nil, func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReconnectTimeout != 45*time.Second || c.NoMediaTimeout != 0 {
+		t.Errorf("reconnect %s, no-media %s; want 45s and 0 (disabled)", c.ReconnectTimeout, c.NoMediaTimeout)
+	}
+	env["RECONNECT_TIMEOUT"] = "0"
+	if _, err := Parse(nil, func(k string) string { return env[k] }, nil); err == nil {
+		t.Error("RECONNECT_TIMEOUT=0 accepted; a recorder that never tries to rejoin must say so with a usage error")
+	}
+}
