@@ -42,10 +42,10 @@ type Config struct {
 	// NoMediaTimeout: no media arrived this long while participants were
 	// unmuted, so the recorder rejoins (0 disables the rejoin).
 	NoMediaTimeout time.Duration
-	LogFormat          string // auto, text or json
-	LogLevel           slog.Level
-	ChromiumPath       string
-	FFmpegPath         string
+	LogFormat      string // auto, text or json
+	LogLevel       slog.Level
+	ChromiumPath   string
+	FFmpegPath     string
 
 	// Logger is not parsed; the caller sets it. Default slog.Default().
 	Logger *slog.Logger
