@@ -29,6 +29,7 @@ type event struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Kind     string `json:"kind"`
+	Gen      int    `json:"gen"`
 	Seq      int    `json:"seq"`
 	Data     string `json:"data"`
 	MimeType string `json:"mimeType"`
@@ -47,7 +48,8 @@ type harness struct {
 
 	mu     sync.Mutex
 	events []event
-	chunks [][]byte
+	chunks [][]byte         // generation 0
+	gens   map[int][][]byte // every generation's chunks
 }
 
 type deployment struct {
@@ -135,6 +137,7 @@ func (h *harness) reset() {
 	defer h.mu.Unlock()
 	h.events = nil
 	h.chunks = nil
+	h.gens = nil
 }
 
 func (h *harness) record(payload string) {
@@ -155,10 +158,16 @@ func (h *harness) record(payload string) {
 		if err != nil {
 			h.t.Errorf("chunk %d: bad base64: %v", e.Seq, err)
 		}
-		if e.Seq != len(h.chunks) {
-			h.t.Errorf("chunk seq %d, want %d", e.Seq, len(h.chunks))
+		if h.gens == nil {
+			h.gens = map[int][][]byte{}
 		}
-		h.chunks = append(h.chunks, b)
+		if e.Seq != len(h.gens[e.Gen]) {
+			h.t.Errorf("chunk gen %d seq %d, want %d", e.Gen, e.Seq, len(h.gens[e.Gen]))
+		}
+		h.gens[e.Gen] = append(h.gens[e.Gen], b)
+		if e.Gen == 0 {
+			h.chunks = append(h.chunks, b)
+		}
 		e.Data = ""
 	} else {
 		e.Raw = payload
@@ -227,6 +236,23 @@ func (h *harness) file() []byte {
 		out = append(out, c...)
 	}
 	return out
+}
+
+// genFile is the concatenation of one encoder generation's chunks.
+func (h *harness) genFile(gen int) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []byte
+	for _, c := range h.gens[gen] {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func (h *harness) genChunks(gen int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.gens[gen])
 }
 
 func startOpts(extra string) string {

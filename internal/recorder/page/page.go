@@ -11,6 +11,14 @@
 // stats, stopped). Go drives it with window.recorder.start(opts) and
 // window.recorder.stop(); window.recorder.debug() returns the current layout.
 // The full contract is in the design notes shared with the Go side.
+//
+// Encoder generations: {type:'chunk', gen, seq, data} and {type:'encoder',
+// gen, mimeType, videoCodec, audioCodec, container, t}. gen is 0 for the
+// first MediaRecorder of a page load; window.recorder.restartEncoder()
+// stops it and starts gen+1 on the same composite stream (seq from 0, chunk
+// 0 starts a new Matroska header; t = the new file's time 0, epoch ms) and
+// resolves "" once it records, else "error:<msg>". The old generation's
+// last chunks may still arrive after that.
 package page
 
 import (

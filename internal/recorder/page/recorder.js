@@ -854,10 +854,16 @@ onmessage = (e) => {
 
     // Encoder runs one MediaRecorder over a fixed stream (tracks cannot be
     // added after start) and emits its chunks in order.
+    //
+    // Each Encoder is one generation: gen 0 is the first of a page load,
+    // restartEncoder() makes gen+1 on the same stream. A generation's chunk
+    // seq counts from 0 and its chunk 0 starts with a complete header, so Go
+    // can feed a new FFmpeg from it after the previous one died.
     class Encoder {
-        constructor(stream, o) {
+        constructor(stream, o, gen) {
             this.stream = stream;
             this.o = o;
+            this.gen = gen || 0;
             this.seq = 0;
             this.chain = Promise.resolve();
             this.mr = null;
@@ -898,8 +904,8 @@ onmessage = (e) => {
                 // Chunks must reach Go complete and in order: chain them.
                 this.chain = this.chain
                     .then(() => blobToBase64(blob))
-                    .then(data => emit({ type: 'chunk', seq: this.seq++, data }))
-                    .catch(err => emitError('encoder', `chunk ${this.seq}: ${err && err.message}`));
+                    .then(data => emit({ type: 'chunk', gen: this.gen, seq: this.seq++, data }))
+                    .catch(err => emitError('encoder', `chunk ${this.gen}/${this.seq}: ${err && err.message}`));
             };
             mr.onerror = e => emitError('encoder', `MediaRecorder: ${(e && e.error && e.error.message) || 'error'}`);
             const started = new Promise(resolve => mr.addEventListener('start', resolve, { once: true }));
@@ -919,8 +925,9 @@ onmessage = (e) => {
             }
             const d = describeMime(mr.mimeType || mimeType);
             emit({
-                type: 'encoder', mimeType: mr.mimeType || mimeType,
-                videoCodec: d.videoCodec, audioCodec: d.audioCodec, container: d.container
+                type: 'encoder', gen: this.gen, mimeType: mr.mimeType || mimeType,
+                videoCodec: d.videoCodec, audioCodec: d.audioCodec, container: d.container,
+                t: this.startedAt
             });
 
             return mr.mimeType || mimeType;
@@ -1086,7 +1093,8 @@ onmessage = (e) => {
                 });
             }
             tracks.push(this.mixer.track());
-            this.encoder = new Encoder(new MediaStream(tracks), this.o);
+            this.stream = new MediaStream(tracks);
+            this.encoder = new Encoder(this.stream, this.o, 0);
             const mime = await this.encoder.start();
             this.startedAt = this.encoder.startedAt;
             if (!this.o.audioOnly && this.o.alignPlayout !== false) {
@@ -1096,6 +1104,21 @@ onmessage = (e) => {
             this.startStats();
 
             return mime;
+        }
+
+        // restartEncoder replaces the MediaRecorder with a new generation on
+        // the same composite stream (the compositor, the mixer and the
+        // timeline go on). The old one is stopped without waiting for its
+        // last chunks: they still arrive, with the old gen.
+        async restartEncoder() {
+            const old = this.encoder;
+            if (!old || !this.stream) {
+                throw new CodedError('encoder', 'not recording');
+            }
+            const next = new Encoder(this.stream, this.o, old.gen + 1);
+            this.encoder = next;
+            old.stop().catch(e => console.warn('recorder: stopping the old encoder', e));
+            await next.start();
         }
 
         startStats() {
@@ -1677,6 +1700,7 @@ onmessage = (e) => {
     }
 
     let session = null;
+    let restartChain = Promise.resolve('');
 
     const recorder = {
         // start joins and starts recording; it resolves with {mimeType} or
@@ -1724,6 +1748,28 @@ onmessage = (e) => {
             }
             const s = session;
             await s.stop();
+        },
+
+        // restartEncoder starts a new encoder generation (see Media); it
+        // resolves "" once the new MediaRecorder records, else "error:<msg>".
+        // Calls are serialised: each one makes exactly one new generation.
+        restartEncoder() {
+            const run = async () => {
+                const m = session && session.media;
+                if (!m || !m.encoder || session.stopping) {
+                    return 'error:not recording';
+                }
+                try {
+                    await m.restartEncoder();
+
+                    return '';
+                } catch (e) {
+                    return `error:${scrub((e && (e.detail || e.message)) || 'restart failed')}`;
+                }
+            };
+            restartChain = restartChain.then(run, run);
+
+            return restartChain;
         },
 
         // debug returns the current layout, for tests and troubleshooting.
