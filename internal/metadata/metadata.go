@@ -22,7 +22,7 @@ type Recording struct {
 	Domain    string    `json:"domain"`
 	URL       string    `json:"url"` // without JWT
 	File      string    `json:"file"`
-	SizeBytes int64     `json:"sizeBytes"`
+	SizeBytes int64     `json:"sizeBytes"` // all segments together
 	Start     time.Time `json:"start,omitzero"`
 	End       time.Time `json:"end,omitzero"`
 	// DurationSeconds is End-Start.
@@ -35,6 +35,50 @@ type Recording struct {
 	Speakers   []SpeakerChange `json:"dominantSpeakers"`
 	StopReason string          `json:"stopReason,omitempty"`
 	Error      string          `json:"error,omitempty"`
+
+	// Segments are the files of the recording in order: a new one starts
+	// after FFmpeg or the browser had to be restarted. The first is File.
+	Segments []Segment `json:"segments"`
+	// Gaps are the stretches of the timeline without (meeting) media.
+	Gaps            []Gap `json:"gaps"`
+	Reconnects      int   `json:"reconnects"`
+	BrowserRestarts int   `json:"browserRestarts"`
+	FFmpegRestarts  int   `json:"ffmpegRestarts"`
+}
+
+// Why a segment started.
+const (
+	SegmentStart          = "start"
+	SegmentFFmpegRestart  = "ffmpeg-restart"
+	SegmentBrowserRestart = "browser-restart"
+)
+
+// Why the timeline has a gap.
+const (
+	GapNoMedia        = "no-media"
+	GapReconnecting   = "reconnecting"
+	GapFFmpegRestart  = "ffmpeg-restart"
+	GapBrowserRestart = "browser-restart"
+)
+
+// Segment is one file of the recording. Offsets are seconds on the
+// recording's timeline (0 = first media of the first segment); EndAt is
+// nil while the segment is being written.
+type Segment struct {
+	File      string   `json:"file"`
+	StartAt   float64  `json:"startAt"`
+	EndAt     *float64 `json:"endAt,omitempty"`
+	SizeBytes int64    `json:"sizeBytes"`
+	Reason    string   `json:"reason"`
+}
+
+// Gap is a stretch of the timeline without media from the meeting (the
+// file shows frozen or black tiles) or without a file at all (a restart).
+// To is nil while the gap is open.
+type Gap struct {
+	From   float64  `json:"from"`
+	To     *float64 `json:"to,omitempty"`
+	Reason string   `json:"reason"`
 }
 
 // Encoder says how the recording was made.
@@ -83,6 +127,12 @@ func NewTracker(base Recording) *Tracker {
 	}
 	if base.Speakers == nil {
 		base.Speakers = []SpeakerChange{}
+	}
+	if base.Segments == nil {
+		base.Segments = []Segment{}
+	}
+	if base.Gaps == nil {
+		base.Gaps = []Gap{}
 	}
 	return &Tracker{rec: base, present: map[string]int{}, names: map[string]string{}}
 }
@@ -159,6 +209,93 @@ func (t *Tracker) Speaker(id string, at time.Time) {
 	t.rec.Speakers = append(t.rec.Speakers, SpeakerChange{At: t.offset(at), ID: id, Name: t.names[id]})
 }
 
+// LeftAll notes everyone present leaving at once (the recorder lost the
+// meeting); whoever is still there joins again when it is back.
+func (t *Tracker) LeftAll(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	off := t.offset(at)
+	for id, i := range t.present {
+		t.rec.Participants[i].LeftAt = &off
+		delete(t.present, id)
+	}
+}
+
+// SegmentStarted notes a new segment file.
+func (t *Tracker) SegmentStarted(file string, at time.Time, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.Segments = append(t.rec.Segments, Segment{File: file, StartAt: t.offset(at), Reason: reason})
+}
+
+// SegmentEnded notes the end of a segment and its final size.
+func (t *Tracker) SegmentEnded(file string, at time.Time, size int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.rec.Segments {
+		if sg := &t.rec.Segments[i]; sg.File == file {
+			end := max(t.offset(at), sg.StartAt)
+			sg.EndAt, sg.SizeBytes = &end, size
+		}
+	}
+}
+
+// SegmentSize updates a segment's size while it is written.
+func (t *Tracker) SegmentSize(file string, size int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.rec.Segments {
+		if t.rec.Segments[i].File == file {
+			t.rec.Segments[i].SizeBytes = size
+		}
+	}
+}
+
+// GapStarted opens a gap; a gap of the same reason that is open already
+// stays as it is.
+func (t *Tracker) GapStarted(at time.Time, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.openGap(reason) >= 0 {
+		return
+	}
+	t.rec.Gaps = append(t.rec.Gaps, Gap{From: t.offset(at), Reason: reason})
+}
+
+// GapEnded closes the open gap of that reason, if any.
+func (t *Tracker) GapEnded(at time.Time, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i := t.openGap(reason); i >= 0 {
+		to := max(t.offset(at), t.rec.Gaps[i].From)
+		t.rec.Gaps[i].To = &to
+	}
+}
+
+func (t *Tracker) openGap(reason string) int {
+	for i := len(t.rec.Gaps) - 1; i >= 0; i-- {
+		if g := t.rec.Gaps[i]; g.Reason == reason && g.To == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// Reconnected counts a rejoin after the meeting was lost.
+func (t *Tracker) Reconnected() { t.count(&t.rec.Reconnects) }
+
+// BrowserRestarted counts a restart of the browser.
+func (t *Tracker) BrowserRestarted() { t.count(&t.rec.BrowserRestarts) }
+
+// FFmpegRestarted counts a restart of FFmpeg.
+func (t *Tracker) FFmpegRestarted() { t.count(&t.rec.FFmpegRestarts) }
+
+func (t *Tracker) count(n *int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*n++
+}
+
 // Present is how many remote participants are in the meeting now.
 func (t *Tracker) Present() int {
 	t.mu.Lock()
@@ -185,6 +322,8 @@ func (t *Tracker) Snapshot(end time.Time, size int64, stopReason string, err err
 	r := t.rec
 	r.Participants = append(make([]Participant, 0, len(t.rec.Participants)), t.rec.Participants...)
 	r.Speakers = append(make([]SpeakerChange, 0, len(t.rec.Speakers)), t.rec.Speakers...)
+	r.Segments = append(make([]Segment, 0, len(t.rec.Segments)), t.rec.Segments...)
+	r.Gaps = append(make([]Gap, 0, len(t.rec.Gaps)), t.rec.Gaps...)
 	r.SizeBytes = size
 	r.StopReason = stopReason
 	if err != nil {
@@ -197,6 +336,17 @@ func (t *Tracker) Snapshot(end time.Time, size int64, stopReason string, err err
 			if r.Participants[i].LeftAt == nil {
 				left := r.DurationSeconds
 				r.Participants[i].LeftAt = &left
+			}
+		}
+		// The recording is over: whatever is open ends with it.
+		for i := range r.Segments {
+			if r.Segments[i].EndAt == nil {
+				r.Segments[i].EndAt = &r.DurationSeconds
+			}
+		}
+		for i := range r.Gaps {
+			if r.Gaps[i].To == nil {
+				r.Gaps[i].To = &r.DurationSeconds
 			}
 		}
 	}

@@ -63,3 +63,60 @@ func TestWriteIsValidJSONBesideRecording(t *testing.T) {
 		t.Fatalf("temp files left: %v", entries)
 	}
 }
+
+func TestTrackerRecordsSegmentsGapsAndRestarts(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := NewTracker(Recording{Room: "daily", File: "daily.mp4"})
+	tr.Started(t0)
+	tr.Joined("a1", "Alice", t0)
+	tr.SegmentStarted("daily.mp4", t0, SegmentStart)
+	tr.GapStarted(t0.Add(2*time.Second), GapNoMedia)
+	tr.GapStarted(t0.Add(3*time.Second), GapNoMedia) // already open: no second gap
+	tr.GapEnded(t0.Add(4*time.Second), GapNoMedia)
+	tr.SegmentEnded("daily.mp4", t0.Add(10*time.Second), 1000)
+	tr.GapStarted(t0.Add(10*time.Second), GapBrowserRestart)
+	tr.LeftAll(t0.Add(10 * time.Second))
+	tr.BrowserRestarted()
+	tr.SegmentStarted("daily.part2.mp4", t0.Add(15*time.Second), SegmentBrowserRestart)
+	tr.GapEnded(t0.Add(15*time.Second), GapBrowserRestart)
+	tr.Joined("a1", "", t0.Add(16*time.Second))
+	tr.GapStarted(t0.Add(18*time.Second), GapReconnecting)
+	tr.Reconnected()
+	tr.FFmpegRestarted()
+	tr.SegmentSize("daily.part2.mp4", 500)
+
+	live := tr.Snapshot(time.Time{}, 1500, "", nil)
+	if live.Segments[1].EndAt != nil || live.Gaps[2].To != nil || live.Segments[1].SizeBytes != 500 {
+		t.Fatalf("while recording, the last segment and gap are open: %+v %+v", live.Segments, live.Gaps)
+	}
+	r := tr.Snapshot(t0.Add(20*time.Second), 1500, "duration", nil)
+	b, _ := json.Marshal(r)
+	t.Logf("%s", b)
+	if len(r.Segments) != 2 || r.Segments[0].StartAt != 0 || *r.Segments[0].EndAt != 10 || r.Segments[0].SizeBytes != 1000 ||
+		r.Segments[1].StartAt != 15 || *r.Segments[1].EndAt != 20 || r.Segments[1].Reason != SegmentBrowserRestart {
+		t.Fatalf("segments %s", b)
+	}
+	wantGaps := []struct {
+		from, to float64
+		reason   string
+	}{{2, 4, GapNoMedia}, {10, 15, GapBrowserRestart}, {18, 20, GapReconnecting}}
+	if len(r.Gaps) != len(wantGaps) {
+		t.Fatalf("gaps %s", b)
+	}
+	for i, g := range wantGaps {
+		if r.Gaps[i].From != g.from || r.Gaps[i].To == nil || *r.Gaps[i].To != g.to || r.Gaps[i].Reason != g.reason {
+			t.Fatalf("gap %d: %s", i, b)
+		}
+	}
+	if r.Reconnects != 1 || r.BrowserRestarts != 1 || r.FFmpegRestarts != 1 {
+		t.Fatalf("counts %s", b)
+	}
+	if len(r.Participants) != 2 || *r.Participants[0].LeftAt != 10 || r.Participants[1].Name != "Alice" || r.Participants[1].JoinedAt != 16 {
+		t.Fatalf("participants across the restart %s", b)
+	}
+	for _, key := range []string{`"segments":[`, `"gaps":[`, `"reconnects":1`, `"browserRestarts":1`, `"ffmpegRestarts":1`, `"startAt":15`, `"from":10,"to":15`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+}
