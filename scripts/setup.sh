@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine for jitsi-recorder and its lab:
-#   1. Debian packages: chromium, ffmpeg, prosody, iproute2, ca-certificates
+#   1. Debian packages: chromium, ffmpeg, prosody, iproute2, nftables, ca-certificates
 #   2. stop the distro's own Prosody daemon (the lab runs its own, per test)
 #   3. the npm bundles the lab's web front serves (lib-jitsi-meet + jQuery)
 #      into .cache/lib-jitsi-meet/ (see scripts/libjitsi.sh)
@@ -65,7 +65,8 @@ stop_distro_prosody() {
 step "Debian packages"
 # fonts-liberation: only a Recommends of chromium, which --no-install-recommends
 # skips; the composite draws every participant's name with it.
-apt_install chromium fonts-liberation ffmpeg prosody iproute2 ca-certificates
+# nftables: the fault tests drop packets with nft (the kernel has no netem).
+apt_install chromium fonts-liberation ffmpeg prosody iproute2 nftables ca-certificates
 
 step "Distro Prosody service"
 stop_distro_prosody
@@ -94,4 +95,5 @@ step "Done"
 info "chromium: $(command -v chromium || echo missing)"
 info "ffmpeg:   $(command -v ffmpeg || echo missing)"
 info "prosody:  $(command -v prosody || echo missing)"
+info "nft:      $(command -v nft || echo missing)"
 info "bundles:  $repo/.cache/lib-jitsi-meet"
