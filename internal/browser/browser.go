@@ -270,6 +270,28 @@ func (b *Browser) NewTab() (context.Context, context.CancelFunc, error) {
 // Done is closed when the browser is gone (closed, crashed or killed).
 func (b *Browser) Done() <-chan struct{} { return b.ctx.Done() }
 
+// Kill ends Chromium at once, even when it hangs or is stopped: SIGKILL to
+// the browser process. Its children (renderer, zygote, ...) die with it:
+// chromedp kills whatever still runs with the browser's profile once the
+// process is gone. Close still has to be called.
+func (b *Browser) Kill() {
+	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil {
+		if p := c.Browser.Process(); p != nil {
+			p.Kill()
+		}
+	}
+}
+
+// Pid is the browser process's id, 0 if unknown.
+func (b *Browser) Pid() int {
+	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil {
+		if p := c.Browser.Process(); p != nil {
+			return p.Pid
+		}
+	}
+	return 0
+}
+
 // Close ends Chromium and all its child processes and removes its profile.
 // It is safe to call more than once.
 func (b *Browser) Close() error {
