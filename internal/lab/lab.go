@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,6 +159,32 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 
 // MeetingURL is the URL a person (or the recorder) opens to join room.
 func (l *Lab) MeetingURL(room string) string { return l.Web.URL() + "/" + room }
+
+// BridgePorts are the bridge's UDP ports of the link to the occupant of
+// room whose display name (or MUC nick) is who: a fault test cuts that
+// link alone, leaving the others' media flowing.
+func (l *Lab) BridgePorts(room, who string) ([]int, error) {
+	roomJID := strings.ToLower(room) + "@" + l.Prosody.MUCDomain()
+	nick := ""
+	for _, c := range l.Focus.Conferences() {
+		if c.Room != roomJID {
+			continue
+		}
+		for _, p := range c.Participants {
+			if p.Nick == who || (nick == "" && p.DisplayName == who) {
+				nick = p.Nick
+			}
+		}
+	}
+	if nick == "" {
+		return nil, fmt.Errorf("lab: no occupant %q in %s", who, roomJID)
+	}
+	ep, ok := l.Bridge.Stats().Conferences[roomJID].Endpoints[nick]
+	if !ok || len(ep.LocalPorts) == 0 {
+		return nil, fmt.Errorf("lab: occupant %q (%s) of %s has no bridge endpoint", who, nick, roomJID)
+	}
+	return ep.LocalPorts, nil
+}
 
 // Close stops the participants, the focus, the web front, the bridge and
 // Prosody, in that order. It is safe to call more than once, and on a nil

@@ -394,10 +394,13 @@ type EndpointStats struct {
 	DTLSDone    bool
 	SRTPProfile string
 	Error       string // first transport failure, if any
-	WebSocket   bool   // a Colibri bridge channel is connected
-	LastN       int    // video streams asked for on the bridge channel; -1 all
-	Sources     []uint32
-	Receivable  []uint32
+	// LocalPorts are the bridge's UDP ports of this endpoint's transport
+	// (its host candidates): what a fault test drops to cut one link.
+	LocalPorts []int
+	WebSocket  bool // a Colibri bridge channel is connected
+	LastN      int  // video streams asked for on the bridge channel; -1 all
+	Sources    []uint32
+	Receivable []uint32
 	// Received counts RTP per SSRC sent by this endpoint; Forwarded counts
 	// RTP per SSRC forwarded to it.
 	Received  map[uint32]StreamStats
@@ -440,6 +443,9 @@ func (b *Bridge) Stats() Stats {
 			if ep.sess != nil {
 				ss := ep.sess.state()
 				es.ICEState, es.DTLSDone, es.SRTPProfile, es.Error = ss.ICEState, ss.DTLSDone, ss.Profile, ss.Failure
+				for _, c := range ep.sess.localCands { // fixed once gathered
+					es.LocalPorts = append(es.LocalPorts, c.Port)
+				}
 			}
 			ep.statsMu.Lock()
 			for k, v := range ep.received {

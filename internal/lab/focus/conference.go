@@ -94,8 +94,11 @@ func (f *Focus) handlePresence(st *stanza) {
 			f.participantLeft(c, p)
 		}
 	case "", "available":
+		if p != nil && st.Nick != "" {
+			p.displayName = st.Nick
+		}
 		if p == nil {
-			p = &participant{nick: nick}
+			p = &participant{nick: nick, displayName: st.Nick}
 			c.members[nick] = p
 			c.stopLeaveTimer()
 			f.log.Info("participant joined", "room", room, "nick", nick)

@@ -57,9 +57,10 @@ type ConferenceInfo struct {
 
 // ParticipantInfo describes one participant of a conference.
 type ParticipantInfo struct {
-	Nick     string
-	Accepted bool     // session-accept received
-	SSRCs    []uint32 // all SSRCs the participant announced
+	Nick        string
+	DisplayName string   // from the <nick/> of its presence; "" if none
+	Accepted    bool     // session-accept received
+	SSRCs       []uint32 // all SSRCs the participant announced
 }
 
 const (
@@ -109,6 +110,7 @@ type conference struct {
 // participant is one occupant other than the focus.
 type participant struct {
 	nick          string
+	displayName   string
 	sid           string // Jingle session id; "" when no session
 	bridgeSession string
 	accepted      bool
@@ -220,7 +222,7 @@ func (f *Focus) Conferences() []ConferenceInfo {
 		info := ConferenceInfo{Room: c.room}
 		for _, p := range c.members {
 			info.Participants = append(info.Participants, ParticipantInfo{
-				Nick: p.nick, Accepted: p.accepted, SSRCs: jingle.SSRCs(p.sources),
+				Nick: p.nick, DisplayName: p.displayName, Accepted: p.accepted, SSRCs: jingle.SSRCs(p.sources),
 			})
 		}
 		sort.Slice(info.Participants, func(i, j int) bool { return info.Participants[i].Nick < info.Participants[j].Nick })

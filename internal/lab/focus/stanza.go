@@ -16,6 +16,7 @@ const (
 	nsDiscoInfo   = "http://jabber.org/protocol/disco#info"
 	nsPing        = "urn:xmpp:ping"
 	nsDataForms   = "jabber:x:data"
+	nsNick        = "http://jabber.org/protocol/nick"
 	nsStanzaError = "urn:ietf:params:xml:ns:xmpp-stanzas"
 )
 
@@ -27,6 +28,7 @@ type stanza struct {
 	ID         string         `xml:"id,attr"`
 	Type       string         `xml:"type,attr"`
 	MUCUser    *mucUser       `xml:"http://jabber.org/protocol/muc#user x"`
+	Nick       string         `xml:"http://jabber.org/protocol/nick nick"` // display name in presence
 	Conference *conferenceIQ  `xml:"http://jitsi.org/protocol/focus conference"`
 	Jingle     *jingle.Jingle `xml:"urn:xmpp:jingle:1 jingle"`
 	DiscoInfo  *discoInfo     `xml:"http://jabber.org/protocol/disco#info query"`
@@ -45,6 +47,7 @@ type mucItem struct {
 	Role        string `xml:"role,attr,omitempty"`
 	JID         string `xml:"jid,attr,omitempty"`
 	Nick        string `xml:"nick,attr,omitempty"`
+	Reason      string `xml:"reason,omitempty"`
 }
 
 type mucStatus struct {
