@@ -36,9 +36,11 @@ type Options struct {
 	// (see leanFlags); test senders keep Chromium's desktop defaults so the
 	// media they send is what a normal participant sends.
 	FakeMedia bool
-	// Sandbox keeps Chromium's sandbox on. It cannot work as root, so the
-	// caller decides (see NeedsNoSandbox).
-	Sandbox bool
+	// NoSandbox turns Chromium's sandbox off. Without it the sandbox is on
+	// (on Debian: user namespaces and seccomp-bpf, no setuid helper) unless
+	// the process runs as root, where Chromium refuses to start sandboxed
+	// (see NeedsNoSandbox and SandboxOn).
+	NoSandbox bool
 	// SingleProcess runs the browser, its renderer, GPU, network and audio
 	// in one process (--single-process --no-zygote): a recorder tree of
 	// about 540 MB summed RSS / 350 MB PSS instead of 1120 / 470 MB for two
@@ -46,7 +48,7 @@ type Options struct {
 	// default: Chromium supports it for debugging only, and on a machine
 	// starved of CPU the recorded tones suffered more (75 instead of 90 %
 	// present), likely because audio then shares the busy browser process.
-	// Ignored with Sandbox, which needs the zygote.
+	// Ignored while the sandbox is on: it needs the zygote.
 	SingleProcess bool
 	// ExtraFlags are added as --name=value (value "" means a bare --name).
 	ExtraFlags map[string]string
@@ -93,6 +95,10 @@ func FindBinary(explicit string) (string, error) {
 // NeedsNoSandbox reports whether Chromium's sandbox must be off: it cannot
 // start as root.
 func NeedsNoSandbox() bool { return os.Geteuid() == 0 }
+
+// SandboxOn reports whether a browser started with opts keeps Chromium's
+// sandbox on: always, except as root or when opts.NoSandbox asks.
+func SandboxOn(opts Options) bool { return !opts.NoSandbox && !NeedsNoSandbox() }
 
 // Flags returns the command-line flags used for opts, without the binary.
 // They keep Chromium quiet on a closed network (no background connections,
@@ -147,7 +153,7 @@ func Flags(opts Options) map[string]string {
 		}
 		f["disable-features"] += "," + leanDisabledFeatures
 	}
-	if !opts.Sandbox {
+	if !SandboxOn(opts) {
 		f["no-sandbox"] = ""
 		if opts.SingleProcess {
 			f["single-process"] = ""
@@ -199,7 +205,8 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Sandbox && NeedsNoSandbox() {
+	sandbox := SandboxOn(opts)
+	if !sandbox && NeedsNoSandbox() {
 		log.Debug("running as root: Chromium sandbox off")
 	}
 	allocOpts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin)}
@@ -210,7 +217,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			allocOpts = append(allocOpts, chromedp.Flag(k, v))
 		}
 	}
-	if opts.Sandbox {
+	if sandbox {
 		// chromedp adds --no-sandbox for root unless told otherwise.
 		allocOpts = append(allocOpts, chromedp.Flag("no-sandbox", false))
 	}

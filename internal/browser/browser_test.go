@@ -88,18 +88,39 @@ func TestFlagsTrimRecorderBrowserButNotTestSenders(t *testing.T) {
 }
 
 func TestFlagsSingleProcessOnlyWithoutSandbox(t *testing.T) {
-	f := Flags(Options{SingleProcess: true})
-	if _, ok := f["single-process"]; !ok {
-		t.Error("SingleProcess without sandbox: no --single-process")
+	f := Flags(Options{SingleProcess: true, NoSandbox: true})
+	for _, k := range []string{"single-process", "no-zygote", "no-sandbox"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("SingleProcess without sandbox: no --%s", k)
+		}
 	}
-	if _, ok := f["no-zygote"]; !ok {
-		t.Error("SingleProcess without sandbox: no --no-zygote")
+	if NeedsNoSandbox() {
+		return // as root the sandbox is always off
 	}
-	f = Flags(Options{SingleProcess: true, Sandbox: true})
+	f = Flags(Options{SingleProcess: true})
 	for _, k := range []string{"single-process", "no-zygote", "no-sandbox"} {
 		if _, ok := f[k]; ok {
 			t.Errorf("SingleProcess with sandbox: got --%s", k)
 		}
+	}
+}
+
+// TestSandboxOnUnlessRootOrAskedOff: the sandbox is the default; only root
+// (where Chromium cannot start sandboxed) or NoSandbox turn it off, and
+// the flags say so.
+func TestSandboxOnUnlessRootOrAskedOff(t *testing.T) {
+	root := os.Geteuid() == 0
+	if got := SandboxOn(Options{}); got == root {
+		t.Errorf("SandboxOn(default) = %v as euid %d", got, os.Geteuid())
+	}
+	if _, noSandbox := Flags(Options{})["no-sandbox"]; noSandbox != root {
+		t.Errorf("default flags: --no-sandbox %v as euid %d", noSandbox, os.Geteuid())
+	}
+	if SandboxOn(Options{NoSandbox: true}) {
+		t.Error("SandboxOn with NoSandbox")
+	}
+	if _, ok := Flags(Options{NoSandbox: true})["no-sandbox"]; !ok {
+		t.Error("NoSandbox: no --no-sandbox")
 	}
 }
 
