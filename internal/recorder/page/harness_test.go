@@ -35,6 +35,9 @@ type event struct {
 	MimeType string `json:"mimeType"`
 	Video    string `json:"videoCodec"`
 	Audio    string `json:"audioCodec"`
+	Reason   string `json:"reason"`
+	Attempts int    `json:"attempts"`
+	T        int64  `json:"t"`
 	Fps      float64
 	Raw      string `json:"-"`
 }
@@ -138,6 +141,14 @@ func (h *harness) reset() {
 	h.events = nil
 	h.chunks = nil
 	h.gens = nil
+}
+
+// clearEvents forgets the events seen so far but not the chunks: for a
+// recording that goes on.
+func (h *harness) clearEvents() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = nil
 }
 
 func (h *harness) record(payload string) {

@@ -92,6 +92,15 @@ func TestKickedIsReported(t *testing.T) {
 	}
 	h.eval(`fakeMeeting.kick()`)
 	h.waitFor(func(e event) bool { return e.Type == "error" && e.Code == "kicked" }, 5*time.Second)
+	h.waitFor(func(e event) bool { return e.Type == "state" && e.State == "left" }, 5*time.Second)
+	// Kicked is final: no rejoin, even after the conference is left too.
+	h.eval(`fakeMeeting.leaveConference()`)
+	time.Sleep(1500 * time.Millisecond)
+	for _, e := range h.snapshot() {
+		if e.Type == "reconnecting" {
+			t.Errorf("rejoined after a kick: %s", e.Raw)
+		}
+	}
 	if err := h.eval(`window.recorder.stop()`); err != nil {
 		t.Fatal(err)
 	}

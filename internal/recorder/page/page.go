@@ -19,6 +19,31 @@
 // 0 starts a new Matroska header; t = the new file's time 0, epoch ms) and
 // resolves "" once it records, else "error:<msg>". The old generation's
 // last chunks may still arrive after that.
+//
+// Faults, once the page reached state 'recording' (before that a failure
+// fails start() as it always did):
+//   - {type:'reconnecting', reason, t}: the meeting was lost; reason is
+//     'connection-lost' (XMPP connection failed or disconnected),
+//     'conference-lost' (conference failed or left without stop()) or
+//     'no-media' (a media gap of rejoinAfterMs). The page emits
+//     participant-left (after track removed) for everyone, keeps drawing and
+//     encoding, disposes the old conference and connection and joins again
+//     after 1, 2, 4, 8, 10, 10... s until reconnectTimeoutMs has passed.
+//   - {type:'reconnected', attempts, t}: joined again; participant-joined
+//     and track events follow as usual.
+//   - giving up: {type:'error', code:'connection-failed', message:'gave up
+//     reconnecting after N s: ...'} then state 'left'. Refusals during a
+//     rejoin (password-*, members-only, lobby, auth-failed) and 'kicked' at
+//     any time are fatal the same way, with their own code.
+//   - {type:'media-gap', state:'start'|'end', t}: while joined with an
+//     unmuted remote track, the inbound RTP bytes (getStats of the bridge
+//     connection) did not grow for noMediaMs (start, t = last growth) /
+//     grew again (end, t = now). A gap also ends when, joined, nobody has
+//     been unmuted for noMediaMs (t = since then); one open while
+//     reconnecting stays open until media flows again.
+//
+// start(opts) takes reconnectTimeoutMs (default 120000), noMediaMs (4000)
+// and rejoinAfterMs (30000; 0 = never rejoin for lack of media).
 package page
 
 import (

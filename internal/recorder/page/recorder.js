@@ -1003,7 +1003,7 @@ onmessage = (e) => {
         }
 
         trackAdded(key, participantId, kind, mst, videoType, muted, jitsiTrack) {
-            this.tracks.set(key, { participantId, kind });
+            this.tracks.set(key, { participantId, kind, muted: Boolean(muted) });
             if (kind === 'audio') {
                 this.mixer.add(key, mst);
             } else if (this.compositor) {
@@ -1027,9 +1027,11 @@ onmessage = (e) => {
         }
 
         trackMuted(key, muted) {
-            if (!this.tracks.has(key)) {
+            const t = this.tracks.get(key);
+            if (!t) {
                 return;
             }
+            t.muted = Boolean(muted);
             if (this.compositor) {
                 this.compositor.setVideoMuted(key, muted);
             }
@@ -1055,6 +1057,28 @@ onmessage = (e) => {
             }
             ev.muted = v ? v.muted : Boolean(change.muted);
             emit(ev);
+        }
+
+        // hasUnmutedTrack: someone is expected to send media.
+        hasUnmutedTrack() {
+            for (const t of this.tracks.values()) {
+                if (!t.muted) {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        // dropEveryone empties the canvas and the mix when the meeting is
+        // lost; the participants come back with the rejoin.
+        dropEveryone() {
+            for (const key of [ ...this.tracks.keys() ]) {
+                this.trackRemoved(key);
+            }
+            for (const id of [ ...this.people.keys() ]) {
+                this.personLeft(id);
+            }
         }
 
         // startEncoding starts drawing and the one MediaRecorder; the
@@ -1234,19 +1258,192 @@ onmessage = (e) => {
         return u.toString();
     }
 
-    // Session is one join + recording.
+    // ---------------------------------------------------------------- media watchdog
+
+    // jvbPeerConnection returns the RTCPeerConnection of the conference's
+    // bridge session if this lib exposes it (lib-jitsi-meet:
+    // conference.jvbJingleSession.peerconnection is a TraceablePeerConnection
+    // around it).
+    function jvbPeerConnection(conf) {
+        try {
+            const tpc = conf && conf.jvbJingleSession && conf.jvbJingleSession.peerconnection;
+
+            return (tpc && tpc.peerconnection) || null;
+        } catch (e) {
+            return null;
+        }
+    }
+
+    // MediaWatchdog notices when media stops arriving although someone is
+    // unmuted: every second it sums inbound RTP bytes (getStats of the
+    // bridge connection, as the playout aligner reads them). No growth for
+    // noMediaMs opens a gap (media-gap start, t = last growth); growth
+    // closes it (media-gap end). A gap of rejoinAfterMs makes the session
+    // leave and join again. Without any connection to read it says nothing.
+    class MediaWatchdog {
+        constructor(session, o) {
+            this.session = session;
+            this.noMediaMs = o.noMediaMs;
+            this.rejoinAfterMs = o.rejoinAfterMs;
+            this.bytes = new WeakMap(); // pc -> Map(report id -> bytesReceived)
+            this.lastGrowth = Date.now();
+            this.idleSince = 0; // joined with nobody unmuted since
+            this.gapFrom = 0; // open gap: its start, else 0
+            this.rejoinedAt = 0;
+            this.busy = false;
+            this.timer = setInterval(() => {
+                if (this.busy) {
+                    return;
+                }
+                this.busy = true;
+                this.tick().catch(e => console.warn('recorder: media watchdog', e)).finally(() => {
+                    this.busy = false;
+                });
+            }, 1000);
+        }
+
+        sources() {
+            const pcs = new Set();
+            const jvb = jvbPeerConnection(this.session.conference);
+            if (jvb) {
+                pcs.add(jvb);
+            }
+            for (const pc of peerConnections) {
+                pcs.add(pc);
+            }
+
+            return [ ...pcs ].filter(pc => pc.connectionState !== 'closed' && typeof pc.getStats === 'function');
+        }
+
+        // grew reads every source and says whether any inbound RTP stream
+        // received bytes since the last read (a new stream with bytes counts).
+        async grew(pcs) {
+            let grew = false;
+            for (const pc of pcs) {
+                const stats = await pc.getStats();
+                let seen = this.bytes.get(pc);
+                if (!seen) {
+                    seen = new Map();
+                    this.bytes.set(pc, seen);
+                }
+                stats.forEach(r => {
+                    if (r.type !== 'inbound-rtp' || (r.kind !== 'audio' && r.kind !== 'video')) {
+                        return;
+                    }
+                    const b = Number(r.bytesReceived) || 0;
+                    if (b > (seen.get(r.id) || 0)) {
+                        grew = true;
+                    }
+                    seen.set(r.id, b);
+                });
+            }
+
+            return grew;
+        }
+
+        async tick() {
+            const s = this.session;
+            if (s.stopping || s.ended) {
+                return;
+            }
+            const now = Date.now();
+            if (s.reconnecting) {
+                // A rejoin gets rejoinAfterMs of its own before the next.
+                this.rejoinedAt = now;
+            }
+            const pcs = this.sources();
+            const expecting = s.joined && s.media.hasUnmutedTrack();
+            const grew = pcs.length ? await this.grew(pcs) : false;
+            if (grew) {
+                this.lastGrowth = now;
+                this.idleSince = 0;
+                this.endGap(now);
+
+                return;
+            }
+            if (!expecting) {
+                // Nobody should be sending: the silence is no gap. A gap
+                // open while reconnecting stays open until media flows;
+                // once joined with everyone muted or gone for a while, it ends.
+                this.lastGrowth = now;
+                if (s.joined && !s.reconnecting) {
+                    this.idleSince = this.idleSince || now;
+                    if (now - this.idleSince >= this.noMediaMs) {
+                        this.endGap(this.idleSince);
+                    }
+                }
+
+                return;
+            }
+            this.idleSince = 0;
+            if (!pcs.length) {
+                return; // nothing to measure with
+            }
+            if (!this.gapFrom && now - this.lastGrowth >= this.noMediaMs) {
+                this.gapFrom = this.lastGrowth;
+                emit({ type: 'media-gap', state: 'start', t: this.gapFrom });
+                console.warn(`recorder: no media for ${now - this.lastGrowth} ms`);
+            }
+            if (this.gapFrom && this.rejoinAfterMs > 0 && !s.reconnecting
+                && now - Math.max(this.gapFrom, this.rejoinedAt) >= this.rejoinAfterMs) {
+                this.rejoinedAt = now;
+                s.reconnect('no-media', `no media for ${Math.round((now - this.gapFrom) / 1000)} s`);
+            }
+        }
+
+        endGap(t) {
+            if (this.gapFrom) {
+                this.gapFrom = 0;
+                emit({ type: 'media-gap', state: 'end', t });
+            }
+        }
+
+        stop() {
+            clearInterval(this.timer);
+        }
+    }
+
+    // ---------------------------------------------------------------- session
+
+    // Refusals end the recording whenever they come, also during a rejoin:
+    // retrying cannot help, and the meeting said no.
+    const FATAL_CODES = new Set([ 'kicked', 'password-required', 'password-wrong', 'members-only', 'lobby', 'auth-failed', 'not-jitsi' ]);
+
+    // Backoff between reconnect attempts: 1, 2, 4, 8, then every 10 s.
+    function backoffMs(attempt) {
+        return Math.min(10000, 1000 * (2 ** Math.max(0, attempt - 1)));
+    }
+
+    function sleep(ms) {
+        return new Promise(resolve => setTimeout(resolve, ms));
+    }
+
+    // Session is one join + recording. The join is made of attempts: one
+    // connection plus one conference. The first attempt is start()'s; once
+    // the page records, losing the meeting starts new attempts (reconnect)
+    // while the compositor, the mixer and the MediaRecorder go on. Events
+    // of an attempt that is no longer the current one are ignored.
     class Session {
         constructor(o) {
             this.o = o;
             this.media = null;
             this.connection = null;
             this.conference = null;
+            this.attempt = null; // the current {id, settled, fail}
+            this.attempts = 0;
             this.joined = false;
             this.inLobby = false;
             this.stopping = false;
+            this.recording = false; // reached state 'recording'
+            this.reconnecting = false;
+            this.ended = false; // a fatal error ended the meeting
             this.constraintsSig = '';
             this.keys = new WeakMap(); // JitsiTrack -> key
             this.nextKey = 0;
+            this.stopped = new Promise(resolve => {
+                this.wake = resolve;
+            });
+            this.watchdog = null;
         }
 
         keyOf(track) {
@@ -1264,60 +1461,73 @@ onmessage = (e) => {
             if (this.media.compositor) {
                 this.media.compositor.onLayout = layout => this.updateReceiverConstraints(layout);
             }
-            await this.join();
+            this.initLib();
+            await this.connectOnce();
             const mimeType = await this.media.startEncoding();
+            this.recording = true;
             emitState('recording', this.media.startedAt);
+            this.watchdog = new MediaWatchdog(this, this.o);
 
             return { mimeType };
         }
 
-        join() {
+        initLib() {
+            const JM = window.JitsiMeetJS;
+            try {
+                if (typeof JM.setLogLevel === 'function' && JM.logLevels) {
+                    JM.setLogLevel(JM.logLevels.WARN || 'warn');
+                }
+            } catch (e) { /* logging is optional */ }
+            try {
+                JM.init(Object.assign({}, window.config, { disableAudioLevels: true, enableAnalyticsLogging: false }));
+            } catch (e) {
+                throw new CodedError('not-jitsi', `JitsiMeetJS.init: ${e && e.message}`);
+            }
+        }
+
+        // connectOnce makes one attempt: it resolves on CONFERENCE_JOINED
+        // and rejects with a CodedError if the attempt fails first. Failures
+        // after the join go to lost().
+        connectOnce() {
             const JM = window.JitsiMeetJS;
             const cfg = window.config;
             const o = this.o;
             const E = libEvents();
             const ERR = libErrors();
+            const attempt = { id: ++this.attempts, settled: false, fail: null };
+            this.attempt = attempt;
+            this.joined = false;
+            this.inLobby = false;
+            this.constraintsSig = '';
+            const current = () => this.attempt === attempt;
 
             return new Promise((resolve, reject) => {
-                let settled = false;
-                let failed = false;
                 let lastError = '';
                 const fail = (code, detail) => {
-                    if (!settled) {
-                        settled = true;
-                        failed = true;
+                    if (!current()) {
+                        return; // an old attempt's echo
+                    }
+                    if (!attempt.settled) {
+                        attempt.settled = true;
                         reject(new CodedError(code, detail));
 
                         return;
                     }
-                    // After a failed join start() reports the error; later ones
-                    // are echoes. While recording, report each new one once.
+                    // While recording, report each new failure once (or
+                    // rejoin); later ones are echoes.
                     const key = `${code}|${detail}`;
-                    if (!failed && !this.stopping && key !== lastError) {
+                    if (!this.stopping && key !== lastError) {
                         lastError = key;
-                        emitError(code, detail);
+                        this.lost(code, detail);
                     }
                 };
                 const ok = () => {
-                    if (!settled) {
-                        settled = true;
+                    if (current() && !attempt.settled) {
+                        attempt.settled = true;
                         resolve();
                     }
                 };
-                this.failJoin = fail;
-
-                try {
-                    if (typeof JM.setLogLevel === 'function' && JM.logLevels) {
-                        JM.setLogLevel(JM.logLevels.WARN || 'warn');
-                    }
-                } catch (e) { /* logging is optional */ }
-                try {
-                    JM.init(Object.assign({}, cfg, { disableAudioLevels: true, enableAnalyticsLogging: false }));
-                } catch (e) {
-                    fail('not-jitsi', `JitsiMeetJS.init: ${e && e.message}`);
-
-                    return;
-                }
+                attempt.fail = fail;
 
                 const hosts = Object.assign({}, cfg.hosts || {});
                 // The XMPP domain of config.js wins: it may differ from the
@@ -1337,7 +1547,9 @@ onmessage = (e) => {
 
                     return;
                 }
-                emitState('connecting');
+                if (!this.recording) {
+                    emitState('connecting');
+                }
                 let conn;
                 try {
                     conn = new JM.JitsiConnection(null, o.jwt || null, options);
@@ -1348,9 +1560,14 @@ onmessage = (e) => {
                 }
                 this.connection = conn;
                 conn.addEventListener(E.CONNECTION_ESTABLISHED, () => {
-                    emitState('connected');
+                    if (!current()) {
+                        return;
+                    }
+                    if (!this.recording) {
+                        emitState('connected');
+                    }
                     try {
-                        this.joinConference(cfg, E, ERR, ok, fail);
+                        this.joinConference(attempt, cfg, E, ERR, ok, fail);
                     } catch (e) {
                         fail('conference-failed', `join: ${e && e.message}`);
                     }
@@ -1374,7 +1591,7 @@ onmessage = (e) => {
             });
         }
 
-        joinConference(cfg, E, ERR, ok, fail) {
+        joinConference(attempt, cfg, E, ERR, ok, fail) {
             const o = this.o;
             const confOptions = Object.assign({}, cfg, {
                 // Record what the bridge forwards: no peer-to-peer, and
@@ -1384,6 +1601,12 @@ onmessage = (e) => {
                 startAudioMuted: undefined,
                 startVideoMuted: undefined
             });
+            if (o.audioOnly) {
+                // Receive no video at all: the bridge forwards none.
+                confOptions.channelLastN = 0;
+                confOptions.startLastN = 0;
+                confOptions.lastNLimits = undefined;
+            }
             const conf = this.connection.initJitsiConference(o.room, confOptions);
             this.conference = conf;
             lipSync.ownerOf = o.lipSync ? ownerLookup(conf) : null;
@@ -1391,23 +1614,34 @@ onmessage = (e) => {
                 console.warn('recorder: no SSRC owners in this lib: audio and video are not lip-synced');
             }
             const media = this.media;
-            const on = (name, fn) => conf.on ? conf.on(name, fn) : conf.addEventListener(name, fn);
+            // Handlers of an old attempt's conference do nothing: its late
+            // USER_LEFT must not remove someone who is back in the new one.
+            const on = (name, fn) => {
+                const guarded = (...args) => {
+                    if (this.attempt === attempt) {
+                        fn(...args);
+                    }
+                };
+
+                return conf.on ? conf.on(name, guarded) : conf.addEventListener(name, guarded);
+            };
 
             on(E.CONFERENCE_JOINED, () => {
                 this.joined = true;
                 this.inLobby = false;
-                emitState('joined');
+                if (!this.recording) {
+                    emitState('joined');
+                }
                 this.requestHighQuality();
                 ok();
             });
             on(E.CONFERENCE_FAILED, (code, ...args) => this.onConferenceFailed(code, args, ERR, fail));
             on(E.KICKED, (participant, reason) => {
                 fail('kicked', `kicked from the meeting${reason ? `: ${reason}` : ''}`);
-                emitState('left');
             });
             on(E.CONFERENCE_LEFT, () => {
-                if (!this.stopping) {
-                    emitState('left');
+                if (!this.stopping && this.joined) {
+                    fail('conference-failed', 'left the conference');
                 }
             });
             on(E.USER_JOINED, (id, participant) => {
@@ -1438,7 +1672,9 @@ onmessage = (e) => {
             if (typeof conf.setDisplayName === 'function') {
                 conf.setDisplayName(o.displayName);
             }
-            emitState('joining');
+            if (!this.recording) {
+                emitState('joining');
+            }
             conf.join(o.password || undefined);
         }
 
@@ -1457,7 +1693,9 @@ onmessage = (e) => {
                 } catch (e) { /* keep what we know */ }
                 if (lobby && typeof conf.joinLobby === 'function' && !this.inLobby) {
                     this.inLobby = true;
-                    emitState('lobby');
+                    if (!this.recording) {
+                        emitState('lobby');
+                    }
                     Promise.resolve()
                         .then(() => conf.joinLobby(o.displayName))
                         .catch(e => fail('lobby', `cannot join the lobby: ${e && e.message}`));
@@ -1477,8 +1715,118 @@ onmessage = (e) => {
             default:
                 fail('conference-failed', `${code}${args.length && typeof args[0] === 'string' ? `: ${args[0]}` : ''}`);
             }
-            if (this.joined && !this.stopping) {
-                emitState('left');
+        }
+
+        // lost handles a failure after the join. Before the page records it
+        // is reported (start() is about to fail or has just succeeded);
+        // refusals are always fatal; anything else while recording rejoins.
+        lost(code, detail) {
+            if (this.stopping || this.ended) {
+                return;
+            }
+            if (!this.recording || FATAL_CODES.has(code)) {
+                this.endWith(code, detail);
+
+                return;
+            }
+            this.reconnect(code === 'conference-failed' ? 'conference-lost' : 'connection-lost', detail);
+        }
+
+        // endWith reports a fatal error once; Go then stops the recording.
+        endWith(code, detail) {
+            if (this.ended || this.stopping) {
+                return;
+            }
+            this.ended = true;
+            emitError(code, detail);
+            emitState('left');
+        }
+
+        // reconnect leaves what is left of the meeting and joins again with
+        // backoff until reconnectTimeoutMs has passed. The recording goes on:
+        // everyone leaves the canvas and the mix until they are back.
+        async reconnect(reason, detail) {
+            if (this.reconnecting || this.stopping || this.ended) {
+                return;
+            }
+            this.reconnecting = true;
+            const since = Date.now();
+            emit({ type: 'reconnecting', reason, t: since });
+            console.warn(`recorder: reconnecting (${reason}): ${scrub(detail)}`);
+            this.joined = false;
+            this.media.dropEveryone();
+            this.disposeAttempt();
+            const deadline = since + this.o.reconnectTimeoutMs;
+            let lastError = scrub(detail || reason);
+            let tries = 0;
+            while (!this.stopping && !this.ended) {
+                const remaining = deadline - Date.now();
+                if (remaining <= 0) {
+                    break;
+                }
+                // The last attempt comes at the deadline, not before it.
+                await Promise.race([ sleep(Math.min(backoffMs(tries + 1), remaining)), this.stopped ]);
+                if (this.stopping || this.ended) {
+                    break;
+                }
+                tries++;
+                try {
+                    // An attempt that hangs (a server that accepts and never
+                    // answers) must not outlast the deadline by much.
+                    const limit = Math.max(5000, Math.min(30000, deadline - Date.now()));
+                    await Promise.race([
+                        this.connectOnce(),
+                        sleep(limit).then(() => {
+                            throw new CodedError('connection-failed', `no join within ${Math.round(limit / 1000)} s`);
+                        })
+                    ]);
+                    if (this.stopping) {
+                        break;
+                    }
+                    this.reconnecting = false;
+                    emit({ type: 'reconnected', attempts: tries, t: Date.now() });
+                    console.info(`recorder: reconnected after ${tries} attempt(s), ${Date.now() - since} ms`);
+
+                    return;
+                } catch (e) {
+                    const code = (e && e.code) || 'connection-failed';
+                    lastError = scrub((e && (e.detail || e.message)) || code);
+                    if (FATAL_CODES.has(code)) {
+                        this.reconnecting = false;
+                        this.endWith(code, lastError);
+
+                        return;
+                    }
+                    console.warn(`recorder: reconnect attempt ${tries} failed: ${lastError}`);
+                    this.disposeAttempt();
+                }
+            }
+            this.reconnecting = false;
+            if (!this.stopping && !this.ended) {
+                this.endWith('connection-failed',
+                    `gave up reconnecting after ${Math.round((Date.now() - since) / 1000)} s: ${lastError} (${tries} attempts)`);
+            }
+        }
+
+        // disposeAttempt leaves the current conference and connection,
+        // whatever state they are in, without waiting for them.
+        disposeAttempt() {
+            const conf = this.conference;
+            const conn = this.connection;
+            this.attempt = null; // from now on their events are ignored
+            this.conference = null;
+            this.connection = null;
+            this.joined = false;
+            const quietly = fn => {
+                try {
+                    Promise.resolve(fn()).catch(() => { /* it is gone anyway */ });
+                } catch (e) { /* it is gone anyway */ }
+            };
+            if (conf) {
+                quietly(() => conf.leave());
+            }
+            if (conn) {
+                quietly(() => conn.disconnect());
             }
         }
 
@@ -1608,8 +1956,12 @@ onmessage = (e) => {
 
         async stop() {
             this.stopping = true;
-            if (this.failJoin && !this.joined) {
-                this.failJoin('other', 'stopped before the join completed');
+            this.wake();
+            if (this.watchdog) {
+                this.watchdog.stop();
+            }
+            if (this.attempt && !this.attempt.settled && this.attempt.fail) {
+                this.attempt.fail('other', 'stopped before the join completed');
             }
             if (this.media) {
                 await this.media.stop();
@@ -1661,7 +2013,10 @@ onmessage = (e) => {
         chunkMs: 1000,
         mimeTypes: [ 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
         audioOnly: false,
-        lipSync: false
+        lipSync: false,
+        reconnectTimeoutMs: 120000,
+        noMediaMs: 4000,
+        rejoinAfterMs: 30000
     };
 
     function normalize(opts) {
@@ -1676,6 +2031,10 @@ onmessage = (e) => {
         o.height = Math.round(o.height);
         o.mimeTypes = Array.isArray(o.mimeTypes) && o.mimeTypes.length ? o.mimeTypes.slice() : DEFAULTS.mimeTypes.slice();
         o.audioOnly = Boolean(o.audioOnly);
+        // 0 turns the no-media rejoin off (normalize drops zeros above).
+        if (opts && opts.rejoinAfterMs === 0) {
+            o.rejoinAfterMs = 0;
+        }
 
         return o;
     }

@@ -7,7 +7,13 @@
 'use strict';
 (function () {
     const scenario = new URLSearchParams(location.search).get('scenario') || 'join';
-    const log = window.fakeLog = { init: null, connection: null, conference: null, join: [], constraints: [], lobby: [], displayName: null, left: false };
+    const log = window.fakeLog = { init: null, connection: null, conference: null, join: [], constraints: [], lobby: [], displayName: null, left: false,
+        connects: [], leaves: 0, disconnects: 0, lastN: [] };
+    // plan holds the outcomes of the next connection attempts, one each:
+    // 'ok', 'fail' (CONNECTION_FAILED), 'hang' (no answer), 'password'
+    // (the conference asks for a password). Empty: fakeMeeting.outcome.
+    const plan = [];
+    let defaultOutcome = 'ok';
 
     const events = {
         connection: {
@@ -78,6 +84,7 @@
     }
 
     let conference = null;
+    let connection = null;
 
     class JitsiConference extends Emitter {
         constructor(name, options) {
@@ -90,7 +97,11 @@
         join(password) {
             log.join.push(password === undefined ? null : password);
             setTimeout(() => {
-                if (scenario === 'password' || (scenario === 'password-ok' && password !== 'sesame')) {
+                if (this.outcome === 'password') {
+                    this.emit(events.conference.CONFERENCE_FAILED, errors.conference.PASSWORD_REQUIRED);
+                } else if (this.outcome === 'hang') {
+                    // no answer
+                } else if (scenario === 'password' || (scenario === 'password-ok' && password !== 'sesame')) {
                     this.emit(events.conference.CONFERENCE_FAILED, errors.conference.PASSWORD_REQUIRED);
                 } else if (scenario === 'members') {
                     this.emit(events.conference.CONFERENCE_FAILED, errors.conference.MEMBERS_ONLY_ERROR);
@@ -102,6 +113,7 @@
                     this.emit(events.conference.CONFERENCE_FAILED, errors.conference.FOCUS_LEFT);
                 } else {
                     this.emit(events.conference.CONFERENCE_JOINED);
+                    announceRemotes(this);
                 }
             }, 20);
         }
@@ -120,8 +132,59 @@
         }
         getParticipantById(id) { return this.participants[id]; }
         setReceiverConstraints(c) { log.constraints.push(JSON.parse(JSON.stringify(c))); }
-        setLastN(n) { log.lastN = n; }
-        leave() { log.left = true; this.emit(events.conference.CONFERENCE_LEFT); return Promise.resolve(); }
+        setLastN(n) { log.lastN.push(n); }
+        leave() {
+            log.left = true;
+            log.leaves++;
+            this.emit(events.conference.CONFERENCE_LEFT);
+            if (this.throwOnLeave) {
+                throw new Error('the connection is gone');
+            }
+            return Promise.resolve();
+        }
+    }
+
+    // announceRemotes tells a (re)joined conference about the remotes that
+    // are in the meeting, with new track objects, as the MUC and the bridge
+    // do after a rejoin.
+    function announceRemotes(conf) {
+        for (const [ id, r ] of Object.entries(remotes)) {
+            const p = new FakeParticipant(id, r.name);
+            conf.participants[id] = p;
+            r.v = new FakeTrack(id, r.v.mst, r.v.videoType);
+            r.a = new FakeTrack(id, r.a.mst);
+            conf.emit(events.conference.USER_JOINED, id, p);
+            conf.emit(events.conference.TRACK_ADDED, r.v);
+            conf.emit(events.conference.TRACK_ADDED, r.a);
+        }
+        if (stats.enabled) {
+            conf.jvbJingleSession = { peerconnection: { peerconnection: new FakePeerConnection() } };
+        }
+    }
+
+    // FakePeerConnection answers getStats like the bridge connection: an
+    // audio and a video inbound-rtp whose bytes grow while stats.flowing.
+    const stats = { enabled: false, flowing: true, calls: 0 };
+    class FakePeerConnection {
+        constructor() {
+            this.connectionState = 'connected';
+            this.audio = 0;
+            this.video = 0;
+        }
+        getStats() {
+            stats.calls++;
+            if (stats.flowing) {
+                this.audio += 1000;
+                this.video += 10000;
+            }
+            return Promise.resolve(new Map([
+                [ 'IA1', { id: 'IA1', type: 'inbound-rtp', kind: 'audio', bytesReceived: this.audio } ],
+                [ 'IV1', { id: 'IV1', type: 'inbound-rtp', kind: 'video', bytesReceived: this.video } ],
+                [ 'T1', { id: 'T1', type: 'transport', bytesReceived: 1 } ]
+            ]));
+        }
+        getReceivers() { return []; }
+        close() { this.connectionState = 'closed'; }
     }
 
     class JitsiConnection extends Emitter {
@@ -131,8 +194,14 @@
         }
         connect(opts) {
             log.connection.connectName = opts && opts.name;
+            log.connects.push(Date.now());
+            this.outcome = plan.length ? plan.shift() : defaultOutcome;
             setTimeout(() => {
-                if (scenario === 'conn-fail') {
+                if (this.outcome === 'fail') {
+                    this.emit(events.connection.CONNECTION_FAILED, errors.connection.OTHER_ERROR, 'server unreachable');
+                } else if (this.outcome === 'hang') {
+                    // no answer
+                } else if (scenario === 'conn-fail') {
                     this.emit(events.connection.CONNECTION_FAILED, errors.connection.OTHER_ERROR, 'cannot reach the server');
                 } else if (scenario === 'auth') {
                     this.emit(events.connection.CONNECTION_FAILED, errors.connection.PASSWORD_REQUIRED,
@@ -144,9 +213,18 @@
         }
         initJitsiConference(name, options) {
             conference = new JitsiConference(name, options);
+            conference.outcome = this.outcome;
+            connection = this;
             return conference;
         }
-        disconnect() { log.disconnected = true; return Promise.resolve(); }
+        disconnect() {
+            log.disconnected = true;
+            log.disconnects++;
+            if (conference && conference.jvbJingleSession) {
+                conference.jvbJingleSession.peerconnection.peerconnection.close();
+            }
+            return Promise.resolve();
+        }
     }
 
     window.JitsiMeetJS = {
@@ -194,7 +272,7 @@
             conference.participants[id] = p;
             const v = new FakeTrack(id, vtrack, videoType || 'camera');
             const a = new FakeTrack(id, atrack);
-            remotes[id] = { v, a, timer, osc };
+            remotes[id] = { name, v, a, timer, osc };
             conference.emit(events.conference.USER_JOINED, id, p);
             conference.emit(events.conference.TRACK_ADDED, v);
             conference.emit(events.conference.TRACK_ADDED, a);
@@ -206,6 +284,7 @@
             clearInterval(r.timer);
             r.osc.stop();
             delete conference.participants[id];
+            delete remotes[id];
             conference.emit(events.conference.USER_LEFT, id, new FakeParticipant(id, ''));
         },
         muteVideo(id, muted) {
@@ -220,6 +299,33 @@
         },
         dominant(id) { conference.emit(events.conference.DOMINANT_SPEAKER_CHANGED, id); },
         rename(id, name) { conference.emit(events.conference.DISPLAY_NAME_CHANGED, id, name); },
-        kick() { conference.emit(events.conference.KICKED, {}, 'bye'); }
+        kick() { conference.emit(events.conference.KICKED, {}, 'bye'); },
+        muteAll(muted) {
+            for (const r of Object.values(remotes)) {
+                r.v.muted = muted;
+                r.a.muted = muted;
+                conference.emit(events.conference.TRACK_MUTE_CHANGED, r.v);
+                conference.emit(events.conference.TRACK_MUTE_CHANGED, r.a);
+            }
+        },
+        // Faults: the XMPP connection fails or drops, the conference fails
+        // or is left (leave() then throws, as on a dead connection).
+        dropConnection() {
+            conference.throwOnLeave = true;
+            connection.emit(events.connection.CONNECTION_FAILED, errors.connection.OTHER_ERROR, 'websocket closed');
+        },
+        disconnect() { connection.emit(events.connection.CONNECTION_DISCONNECTED, 'gone'); },
+        leaveConference() { conference.emit(events.conference.CONFERENCE_LEFT); },
+        failConference() { conference.emit(events.conference.CONFERENCE_FAILED, errors.conference.FOCUS_LEFT); },
+        plan(...outcomes) { plan.push(...outcomes); },
+        setOutcome(o) { defaultOutcome = o; },
+        // Stats: the conference gets a bridge connection whose bytes grow
+        // while flowing.
+        enableStats() {
+            stats.enabled = true;
+            conference.jvbJingleSession = { peerconnection: { peerconnection: new FakePeerConnection() } };
+        },
+        setFlowing(on) { stats.flowing = on; },
+        statsCalls() { return stats.calls; }
     };
 })();
