@@ -162,17 +162,17 @@ func checkReachable(ctx context.Context, origin string, resolver *net.Resolver, 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		why := error(err)
+		why, hint := error(err), "check ROOM_URL and this machine's DNS settings"
 		var dnsErr *net.DNSError
 		switch {
 		case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-			why = errors.New("no such host")
+			why, hint = errors.New("no such host"), "check ROOM_URL"
 		case rctx.Err() != nil || (errors.As(err, &dnsErr) && dnsErr.IsTimeout):
 			why = fmt.Errorf("no answer from DNS within %s", timeout)
 		case errors.As(err, &dnsErr):
-			why = errors.New(dnsErr.Err)
+			why = errors.New("DNS lookup failed: " + dnsErr.Err)
 		}
-		return &Error{Kind: KindJoin, What: "cannot resolve host " + host, Err: why, Hint: "check ROOM_URL"}
+		return &Error{Kind: KindJoin, What: "cannot resolve host " + host, Err: why, Hint: hint}
 	}
 
 	hostPort := net.JoinHostPort(host, port)

@@ -246,7 +246,7 @@ func TestPreflightBoundsASilentDNS(t *testing.T) {
 	start := time.Now()
 	err := checkReachable(t.Context(), "https://silent-dns.invalid", fakeDNS(t, true), 500*time.Millisecond)
 	took := time.Since(start)
-	wantPreflightError(t, err, 3, "cannot resolve host silent-dns.invalid: no answer from DNS within 500ms")
+	wantPreflightError(t, err, 3, "cannot resolve host silent-dns.invalid: no answer from DNS within 500ms", "DNS settings")
 	if took > 5*time.Second {
 		t.Fatalf("took %s", took)
 	}
