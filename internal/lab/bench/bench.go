@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
 )
 
 // ErrUsage marks a bad command line.
@@ -30,7 +32,9 @@ var Scenarios = []Scenario{
 	{Name: "audio-only-4", Participants: 4, Width: 1280, Height: 720, FPS: 30, AudioOnly: true},
 	{Name: "720p-2", Participants: 2, Width: 1280, Height: 720, FPS: 30},
 	{Name: "720p-4", Participants: 4, Width: 1280, Height: 720, FPS: 30},
-	{Name: "720p-9", Participants: 9, Width: 1280, Height: 720, FPS: 30},
+	// Nine default senders alone take about 1.4 of the 2 cores; the crowd
+	// shape costs 0.95 (measured with 9 send-only participants).
+	{Name: "720p-9", Participants: 9, Width: 1280, Height: 720, FPS: 30, Senders: media.CrowdShape()},
 	{Name: "1080p-4", Participants: 4, Width: 1920, Height: 1080, FPS: 30},
 }
 
@@ -45,7 +49,12 @@ type Machine struct {
 // ScenarioResult is every run of one scenario and their spread.
 type ScenarioResult struct {
 	Scenario
-	Resolution  string            `json:"resolution"`
+	Resolution string `json:"resolution"`
+	SendersAre string `json:"senders"` // WxH@FPS the lab's participants send
+	// LoadAtStart is the 1-minute load average when the scenario started,
+	// after waiting for it to drop below --max-load.
+	LoadAtStart float64           `json:"load1_at_start"`
+	LoadWaited  string            `json:"load_waited,omitempty"`
 	DurationS   float64           `json:"duration_s"`
 	Unsupported string            `json:"unsupported,omitempty"`
 	Runs        []RunResult       `json:"runs"`
@@ -71,11 +80,15 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	recorderBin := fs.String("recorder", "", "jitsi-recorder binary (default: beside jitsi-lab, else on PATH)")
 	every := fs.Duration("sample-every", 500*time.Millisecond, "/proc sampling interval")
 	from := fs.String("from", "", "print the text summary of a saved --json-out file and exit")
+	senders := fs.String("senders", "", "video the lab's participants send, WxH@FPS (default: per scenario)")
+	breakdown := fs.Bool("breakdown", false, "print the per-process and per-thread breakdown too (always in --json)")
+	maxLoad := fs.Float64("max-load", 0, "before each scenario wait until the 1-minute load average is below this (0: don't wait)")
+	loadWait := fs.Duration("load-wait", 10*time.Minute, "longest wait for --max-load; then run anyway and say so")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if *from != "" {
-		return reprint(*from, stdout)
+		return reprint(*from, stdout, *breakdown)
 	}
 	if *d < 5*time.Second || *runs < 1 || *every < 50*time.Millisecond {
 		return fmt.Errorf("%w: --duration must be >= 5s, --runs >= 1, --sample-every >= 50ms", ErrUsage)
@@ -83,6 +96,15 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	picked, err := pickScenarios(*scenario)
 	if err != nil {
 		return err
+	}
+	if *senders != "" {
+		shape, err := media.ParseShape(*senders)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		for i := range picked {
+			picked[i].Senders = shape
+		}
 	}
 	bin, err := FindRecorder(*recorderBin)
 	if err != nil {
@@ -98,7 +120,16 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		if ctx.Err() != nil {
 			break
 		}
-		sr := ScenarioResult{Scenario: sc, Resolution: sc.resolution(), DurationS: d.Seconds()}
+		sr := ScenarioResult{Scenario: sc, Resolution: sc.resolution(), SendersAre: sc.senders().String(), DurationS: d.Seconds()}
+		if *maxLoad > 0 {
+			waited, l1, ok := waitForLoad(ctx, "/proc", *maxLoad, *loadWait)
+			sr.LoadWaited = fmt.Sprintf("%s until the load average was %.2f", waited.Round(time.Second), l1)
+			if !ok {
+				sr.LoadWaited = fmt.Sprintf("%s, load average still %.2f (>= %.2f): ran anyway", waited.Round(time.Second), l1, *maxLoad)
+				log.Warn("machine still busy, running anyway", "scenario", sc.Name, "load1", l1, "waited", waited)
+			}
+		}
+		sr.LoadAtStart, _ = loadAverage1("/proc")
 		if sc.AudioOnly && !audioOnly {
 			sr.Unsupported = "jitsi-recorder has no audio-only setting (none in its --help)"
 		}
@@ -123,6 +154,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		res.Scenarios = append(res.Scenarios, sr)
 		if !*asJSON {
 			writeScenario(stdout, sr)
+			if *breakdown {
+				writeBreakdown(stdout, sr)
+			}
 		}
 	}
 	if *asJSON {
@@ -154,7 +188,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 }
 
 // reprint prints the text summary of a result saved as JSON.
-func reprint(path string, w io.Writer) error {
+func reprint(path string, w io.Writer, breakdown bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -166,6 +200,9 @@ func reprint(path string, w io.Writer) error {
 	writeMachine(w, res)
 	for _, sr := range res.Scenarios {
 		writeScenario(w, sr)
+		if breakdown {
+			writeBreakdown(w, sr)
+		}
 	}
 	return nil
 }
@@ -242,8 +279,13 @@ func writeMachine(w io.Writer, r Result) {
 
 // writeScenario prints one scenario's medians, with [min–max] over runs.
 func writeScenario(w io.Writer, sr ScenarioResult) {
-	fmt.Fprintf(w, "\n== %s: %d participants, recorder at %s %d fps, %.0f s per run\n",
-		sr.Name, sr.Participants, sr.Resolution, sr.FPS, sr.DurationS)
+	fmt.Fprintf(w, "\n== %s: %d participants sending %s, recorder at %s %d fps, %.0f s per run\n",
+		sr.Name, sr.Participants, sr.SendersAre, sr.Resolution, sr.FPS, sr.DurationS)
+	fmt.Fprintf(w, "   load average at start %.2f", sr.LoadAtStart)
+	if sr.LoadWaited != "" {
+		fmt.Fprintf(w, " (waited %s)", sr.LoadWaited)
+	}
+	fmt.Fprintln(w)
 	if sr.Unsupported != "" {
 		fmt.Fprintf(w, "   not supported: %s\n", sr.Unsupported)
 		return

@@ -48,6 +48,9 @@ func cpuFigures(samples []Sample, from, to time.Time, clk float64) map[string]fl
 	for part, t := range allTicks {
 		out["cpu_s."+part] = float64(t) / clk
 	}
+	for k, v := range breakdownFigures(samples, from, to, clk) {
+		out[k] = v
+	}
 	if winDT > 0 {
 		for part := range allTicks {
 			out["cpu_avg_cores."+part] = cores(winTicks[part], clk, winDT)
@@ -120,4 +123,52 @@ func median(v []float64) float64 {
 	} else {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
+}
+
+// Figures below this many cores are left out of the thread breakdown.
+const minThreadCores = 0.002
+
+// breakdownFigures is the per-process and per-thread breakdown: keys
+// "proc_cpu_avg_cores.<label>", "proc_rss_peak_mb.<label>",
+// "proc_pss_peak_mb.<label>" (recorder tree), "procs_peak.<label>", and
+// "thread_cpu_avg_cores.<label>|<thread name>" (see processLabel). CPU is
+// averaged over the same window as cpuFigures; memory peaks are per label,
+// so they need not add up to the tree's peak.
+func breakdownFigures(samples []Sample, from, to time.Time, clk float64) map[string]float64 {
+	out := map[string]float64{}
+	procTicks, threadTicks := map[string]uint64{}, map[string]uint64{}
+	var winDT float64
+	for _, s := range samples {
+		for l, kb := range s.ProcRSSKB {
+			out["proc_rss_peak_mb."+l] = math.Max(out["proc_rss_peak_mb."+l], float64(kb)/1024)
+		}
+		for l, kb := range s.ProcPSSKB {
+			out["proc_pss_peak_mb."+l] = math.Max(out["proc_pss_peak_mb."+l], float64(kb)/1024)
+		}
+		for l, n := range s.ProcCount {
+			out["procs_peak."+l] = math.Max(out["procs_peak."+l], float64(n))
+		}
+		if s.DT <= 0 || !s.At.After(from) || s.At.After(to) {
+			continue
+		}
+		winDT += s.DT.Seconds()
+		for l, t := range s.ProcTicks {
+			procTicks[l] += t
+		}
+		for l, t := range s.ThreadTicks {
+			threadTicks[l] += t
+		}
+	}
+	if winDT <= 0 {
+		return out
+	}
+	for l, t := range procTicks {
+		out["proc_cpu_avg_cores."+l] = cores(t, clk, winDT)
+	}
+	for l, t := range threadTicks {
+		if c := cores(t, clk, winDT); c >= minThreadCores {
+			out["thread_cpu_avg_cores."+l] = c
+		}
+	}
+	return out
 }

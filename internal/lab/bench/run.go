@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
 )
 
@@ -27,6 +28,17 @@ type Scenario struct {
 	FPS           int    `json:"fps"`
 	// AudioOnly asks for a recording without video.
 	AudioOnly bool `json:"audio_only"`
+	// Senders is the video the lab's participants send; zero means the
+	// lab's default (media.DefaultShape).
+	Senders media.Shape `json:"-"`
+}
+
+// senders is the shape the participants send in this scenario.
+func (s Scenario) senders() media.Shape {
+	if s.Senders == (media.Shape{}) {
+		return media.DefaultShape()
+	}
+	return s.Senders
 }
 
 func (s Scenario) resolution() string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }
@@ -64,12 +76,16 @@ type RunResult struct {
 func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	res.Figures = map[string]float64{}
 	res.ExitCode = -1
+	if l1, ok := loadAverage1(cfg.ProcRoot); ok {
+		res.Figures["load1_at_start"] = l1
+	}
 	fail := func(err error) RunResult { res.Error = err.Error(); return res }
 
 	// The lab lives for the run: a bound well past the recorder's own limit.
 	labCtx, stopLab := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
 	defer stopLab()
-	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, SendOnly: true, Logger: cfg.Log})
+	spec := media.NewSpec(sc.Participants).WithShape(sc.senders())
+	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, Spec: &spec, SendOnly: true, Logger: cfg.Log})
 	if err != nil {
 		return fail(fmt.Errorf("start lab: %w", err))
 	}

@@ -109,6 +109,17 @@ type Sample struct {
 	// previous sample (summed over CPUs), from /proc/stat.
 	MachineBusyTicks uint64
 	MachineDT        time.Duration
+
+	// The breakdown, by process label (see processLabel): CPU ticks since
+	// the previous sample, summed RSS, summed PSS (recorder tree only) and
+	// how many processes have the label.
+	ProcTicks map[string]uint64
+	ProcRSSKB map[string]uint64
+	ProcPSSKB map[string]uint64
+	ProcCount map[string]int
+	// ThreadTicks is CPU ticks since the previous sample by
+	// "<process label>|<thread name>", for Chromium and FFmpeg processes.
+	ThreadTicks map[string]uint64
 }
 
 // Sampler reads /proc at a fixed interval: the recorder's process tree and
@@ -127,11 +138,13 @@ type Sampler struct {
 	prevAt     time.Time
 	prevBusyAt time.Time
 	seen       map[procKey]string // every recorder-tree process ever seen
+	labels     map[procKey]string // breakdown label, read once per process
+	prevThread map[threadKey]uint64
 }
 
 func newSampler(fs procfs.FS, recorderPID, labPID, browserPID int, every time.Duration) *Sampler {
 	return &Sampler{fs: fs, recorder: recorderPID, lab: labPID, browser: browserPID, every: every,
-		seen: map[procKey]string{}}
+		seen: map[procKey]string{}, labels: map[procKey]string{}}
 }
 
 // Run samples until ctx ends.
@@ -176,35 +189,69 @@ func (s *Sampler) sample(time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first := s.prev == nil
-	smp := Sample{At: now, CPUTicks: map[string]uint64{}, RSSKB: map[string]uint64{}, RecorderProcs: len(recPIDs)}
+	smp := Sample{At: now, CPUTicks: map[string]uint64{}, RSSKB: map[string]uint64{}, RecorderProcs: len(recPIDs),
+		ProcTicks: map[string]uint64{}, ProcRSSKB: map[string]uint64{}, ProcPSSKB: map[string]uint64{},
+		ProcCount: map[string]int{}, ThreadTicks: map[string]uint64{}}
 	if !first {
 		smp.DT = now.Sub(s.prevAt)
 	}
 	cur := make(map[procKey]uint64, len(recPIDs)+len(labPIDs))
+	curThread := make(map[threadKey]uint64, len(s.prevThread))
 	account := func(tree string, parts map[int]string, pids []int) {
 		for _, pid := range pids {
 			p := procs[pid]
 			k := procKey{pid, p.Start}
 			cur[k] = p.Ticks
 			part := tree + "/" + parts[pid]
+			label, ok := s.labels[k]
+			if !ok {
+				label = processLabel(s.fs, part, p)
+				s.labels[k] = label
+			}
 			if !first {
-				smp.CPUTicks[part] += p.Ticks - min(s.prev[k], p.Ticks)
+				d := p.Ticks - min(s.prev[k], p.Ticks)
+				smp.CPUTicks[part] += d
+				smp.ProcTicks[label] += d
 			}
 			smp.RSSKB[part] += p.RSSKB
+			smp.ProcRSSKB[label] += p.RSSKB
+			smp.ProcCount[label]++
+			if tree == "recorder" {
+				pss := s.fs.PSSKB(pid)
+				smp.RecorderPSSKB += pss
+				smp.ProcPSSKB[label] += pss
+				s.seen[k] = p.Comm
+			}
+			if !hasThreadBreakdown(parts[pid]) {
+				continue
+			}
+			for _, t := range threadsOf(s.fs, pid) {
+				curThread[t.key] = t.ticks
+				if prev, seen := s.prevThread[t.key]; seen || !first {
+					smp.ThreadTicks[label+"|"+t.name] += t.ticks - min(prev, t.ticks)
+				}
+			}
 		}
 	}
 	account("recorder", recParts, recPIDs)
 	account("lab", labPartsOf, labPIDs)
-	for _, pid := range recPIDs {
-		smp.RecorderPSSKB += s.fs.PSSKB(pid)
-		s.seen[procKey{pid, procs[pid].Start}] = procs[pid].Comm
-	}
+	s.prevThread = curThread
 	if !first && busy >= s.prevBusy {
 		smp.MachineBusyTicks = busy - s.prevBusy
 		smp.MachineDT = busyAt.Sub(s.prevBusyAt)
 	}
 	s.prev, s.prevBusy, s.prevAt, s.prevBusyAt = cur, busy, now, busyAt
 	s.samples = append(s.samples, smp)
+}
+
+// hasThreadBreakdown says whether a part's threads are worth naming: the
+// Go processes' threads are anonymous runtime threads.
+func hasThreadBreakdown(part string) bool {
+	switch part {
+	case PartChromium, PartFFmpeg, PartParticipants:
+		return true
+	}
+	return false
 }
 
 // Samples returns the readings so far.

@@ -15,12 +15,14 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/bench"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/focus"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
 )
 
 const usage = `jitsi-lab: a Jitsi-compatible meeting on loopback, for tests and demos
 
   jitsi-lab up     [--participants N] [--room R] [--password P] [--addr A]
+                   [--senders WxH@FPS] [--send-only]
                    start the lab and print the meeting URL; Ctrl-C stops all
   jitsi-lab check  [--participants N] [--duration D] [--leave-one]
                    start the lab, let the participants talk for D, exit 0
@@ -98,10 +100,17 @@ func up(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) 
 	room := fs.String("room", "demo", "room name")
 	password := fs.String("password", "", "room password (empty: none)")
 	addr := fs.String("addr", "127.0.0.1:0", "web front listen address (loopback)")
+	senders := fs.String("senders", media.DefaultShape().String(), "video the participants send, WxH@FPS")
+	sendOnly := fs.Bool("send-only", false, "participants send but receive no video (cheap; as for a recording)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := lab.Config{Room: *room, Participants: *n, WebAddr: *addr, Logger: log}
+	shape, err := media.ParseShape(*senders)
+	if err != nil {
+		return usageError{err}
+	}
+	spec := media.NewSpec(*n).WithShape(shape)
+	cfg := lab.Config{Room: *room, Participants: *n, Spec: &spec, SendOnly: *sendOnly, WebAddr: *addr, Logger: log}
 	if *password != "" {
 		cfg.Rooms = map[string]focus.RoomOptions{*room: {Password: *password}}
 	}
@@ -111,8 +120,8 @@ func up(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) 
 	}
 	defer l.Close()
 	fmt.Fprintf(stdout, "meeting: %s\n", l.MeetingURL(*room))
-	spec, _ := json.Marshal(l.Spec)
-	fmt.Fprintf(stdout, "media: %s\n", spec)
+	specJSON, _ := json.Marshal(l.Spec)
+	fmt.Fprintf(stdout, "media: %s\n", specJSON)
 	fmt.Fprintln(stdout, "Ctrl-C stops the lab")
 	<-ctx.Done()
 	return nil

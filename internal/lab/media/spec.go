@@ -77,9 +77,9 @@ func ParticipantAt(i int) Participant {
 	}
 }
 
-// NewSpec returns the spec for n participants at 640x360, 30 fps.
+// NewSpec returns the spec for n participants sending DefaultShape.
 func NewSpec(n int) Spec {
-	s := Spec{Width: 640, Height: 360, FPS: 30, Markers: DefaultMarkers()}
+	s := Spec{Markers: DefaultMarkers()}.WithShape(DefaultShape())
 	for i := 0; i < n; i++ {
 		s.Participants = append(s.Participants, ParticipantAt(i))
 	}
@@ -98,4 +98,43 @@ func (m Markers) MarkerTimes(from, to time.Time) []time.Time {
 		out = append(out, t)
 	}
 	return out
+}
+
+// Shape is the size and frame rate of the video the participants send.
+type Shape struct {
+	Width, Height, FPS int
+}
+
+func (s Shape) String() string { return fmt.Sprintf("%dx%d@%d", s.Width, s.Height, s.FPS) }
+
+// DefaultShape is what NewSpec sends: enough for a tile of a 720p or
+// 1080p composite to show the name and counter sharply.
+func DefaultShape() Shape { return Shape{Width: 640, Height: 360, FPS: 30} }
+
+// CrowdShape is a cheaper shape for meetings of many participants on a
+// small machine: a quarter of the pixels at half the frame rate still
+// carries the colour, name, counter, tone and markers (a 100 ms flash
+// still spans a frame or two).
+func CrowdShape() Shape { return Shape{Width: 320, Height: 180, FPS: 15} }
+
+// ParseShape reads "WxH@FPS", e.g. "320x180@15".
+func ParseShape(s string) (Shape, error) {
+	var sh Shape
+	if _, err := fmt.Sscanf(s, "%dx%d@%d", &sh.Width, &sh.Height, &sh.FPS); err != nil {
+		return Shape{}, fmt.Errorf("sender shape %q: want WxH@FPS, e.g. 320x180@15", s)
+	}
+	// At 10 fps or more a frame falls inside every 100 ms flash.
+	if sh.Width < 64 || sh.Height < 36 || sh.Width > 1920 || sh.Height > 1080 || sh.FPS < 10 || sh.FPS > 60 {
+		return Shape{}, fmt.Errorf("sender shape %q: want 64x36..1920x1080 at 10..60 fps", s)
+	}
+	if sh.Width%2 != 0 || sh.Height%2 != 0 {
+		return Shape{}, fmt.Errorf("sender shape %q: width and height must be even", s)
+	}
+	return sh, nil
+}
+
+// WithShape returns the spec sending video of shape sh.
+func (s Spec) WithShape(sh Shape) Spec {
+	s.Width, s.Height, s.FPS = sh.Width, sh.Height, sh.FPS
+	return s
 }
