@@ -1844,6 +1844,12 @@ onmessage = (e) => {
                 media.personJoined(id, p ? displayNameOf(p) : '');
             }
             const kind = track.getType();
+            if (kind === 'video' && this.o.audioOnly) {
+                // Audio-only records no picture: a video track (if the
+                // bridge sends one at all) is neither attached nor decoded,
+                // and its mute state does not count for the watchdog.
+                return;
+            }
             const mst = track.getTrack ? track.getTrack() : track.getOriginalStream().getTracks()[0];
             if (!mst) {
                 return;
@@ -1866,20 +1872,42 @@ onmessage = (e) => {
 
         requestHighQuality() {
             const conf = this.conference;
+            if (!this.media.compositor) {
+                this.requestNoVideo();
+
+                return;
+            }
             try {
                 if (typeof conf.setLastN === 'function') {
                     const cfgLastN = (window.config && window.config.channelLastN) || -1;
                     conf.setLastN(cfgLastN > 0 ? cfgLastN : -1);
                 }
             } catch (e) { /* keep the default */ }
-            if (this.media.compositor) {
-                this.updateReceiverConstraints(this.media.compositor.computeLayout());
-            } else {
-                try {
-                    if (typeof conf.setReceiverConstraints === 'function') {
-                        conf.setReceiverConstraints({ lastN: 0 });
-                    }
-                } catch (e) { /* optional */ }
+            this.updateReceiverConstraints(this.media.compositor.computeLayout());
+        }
+
+        // requestNoVideo asks the bridge for no video at all (audio-only):
+        // lastN 0 (the bridge then forwards no video) and no height, with
+        // every API the lib has. The conference was also created with
+        // channelLastN/startLastN 0, so nothing is asked for before this.
+        requestNoVideo() {
+            const conf = this.conference;
+            try {
+                if (typeof conf.setLastN === 'function') {
+                    conf.setLastN(0);
+                }
+            } catch (e) { /* the constraints below say it too */ }
+            try {
+                if (typeof conf.setReceiverConstraints === 'function') {
+                    conf.setReceiverConstraints({
+                        lastN: 0, defaultConstraints: { maxHeight: 0 }, constraints: {},
+                        onStageSources: [], selectedSources: [], onStageEndpoints: [], selectedEndpoints: []
+                    });
+                } else if (typeof conf.setReceiverVideoConstraint === 'function') {
+                    conf.setReceiverVideoConstraint(0);
+                }
+            } catch (e) {
+                console.warn('recorder: receiver constraints (no video)', e);
             }
         }
 
@@ -2211,6 +2239,30 @@ onmessage = (e) => {
             computeLayout,
             groupStreamsByOwner,
             lipSyncGrouped: () => lipSync.grouped,
+            // inboundBytes sums inbound RTP bytes by kind over the
+            // connections the media watchdog reads.
+            async inboundBytes() {
+                const out = { audio: 0, video: 0, connections: 0, jvb: false };
+                if (!session) {
+                    return out;
+                }
+                out.jvb = Boolean(jvbPeerConnection(session.conference));
+                const wd = session.watchdog || new MediaWatchdog(session, session.o);
+                const pcs = wd.sources();
+                if (!session.watchdog) {
+                    wd.stop();
+                }
+                out.connections = pcs.length;
+                for (const pc of pcs) {
+                    (await pc.getStats()).forEach(r => {
+                        if (r.type === 'inbound-rtp' && (r.kind === 'audio' || r.kind === 'video')) {
+                            out[r.kind] += Number(r.bytesReceived) || 0;
+                        }
+                    });
+                }
+
+                return out;
+            },
             playoutTargetMs: () => (session && session.media && session.media.aligner ? session.media.aligner.targetMs : -1)
         }
     };
