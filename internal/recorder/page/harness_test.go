@@ -58,6 +58,9 @@ type harness struct {
 type deployment struct {
 	config string // body of config.js; "" means 404
 	lib    string // body of libs/lib-jitsi-meet.min.js; "" means 404
+	// proxy, if set, serves everything but the page (config.js, the lib,
+	// XMPP): a real deployment (the lab) behind the page's origin.
+	proxy http.Handler
 }
 
 func fakeDeployment(t *testing.T) deployment {
@@ -102,8 +105,13 @@ func newHarness(t *testing.T, d deployment) *harness {
 	for _, base := range []string{"/", "/tenant/"} {
 		mux.HandleFunc(base+"_recorder", serveFile("recorder.html", "text/html"))
 		mux.HandleFunc(base+"_recorder/recorder.js", serveFile("recorder.js", "application/javascript"))
-		mux.HandleFunc(base+"config.js", serveText(d.config))
-		mux.HandleFunc(base+"libs/lib-jitsi-meet.min.js", serveText(d.lib))
+		if d.proxy == nil {
+			mux.HandleFunc(base+"config.js", serveText(d.config))
+			mux.HandleFunc(base+"libs/lib-jitsi-meet.min.js", serveText(d.lib))
+		}
+	}
+	if d.proxy != nil {
+		mux.Handle("/", d.proxy)
 	}
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)

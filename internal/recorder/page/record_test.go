@@ -363,6 +363,36 @@ func TestAudioOnlyRecordsOpusWithoutCanvas(t *testing.T) {
 	if l := evalValue[layout](h, `window.recorder.debug()`); l.Mode != "none" {
 		t.Errorf("audio-only has a layout: %+v", l)
 	}
+	// No video is asked for, ever, and a video track that comes anyway is
+	// not taken.
+	var fake struct {
+		Conference  map[string]any
+		LastN       []int            `json:"lastN"`
+		Constraints []map[string]any `json:"constraints"`
+	}
+	raw := evalValue[[]byte](h, `window.fakeLog`)
+	json.Unmarshal(raw, &fake)
+	for _, n := range fake.LastN {
+		if n != 0 {
+			t.Errorf("setLastN(%d) in audio-only", n)
+		}
+	}
+	if fake.Conference["channelLastN"] != 0.0 || fake.Conference["startLastN"] != 0.0 {
+		t.Errorf("conference options %v, want channelLastN and startLastN 0", fake.Conference)
+	}
+	if len(fake.LastN) == 0 || len(fake.Constraints) == 0 {
+		t.Errorf("no lastN 0 asked for: %s", raw)
+	}
+	for _, c := range fake.Constraints {
+		if c["lastN"] != 0.0 {
+			t.Errorf("receiver constraints %v in audio-only", c)
+		}
+	}
+	for _, e := range h.snapshot() {
+		if e.Type == "track" && e.Kind == "video" {
+			t.Errorf("audio-only took a video track: %s", e.Raw)
+		}
+	}
 	if err := h.eval(`window.recorder.stop()`); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,8 @@
             super();
             this.name = name;
             this.participants = {};
-            log.conference = { name, p2p: options.p2p, startSilent: options.startSilent };
+            log.conference = { name, p2p: options.p2p, startSilent: options.startSilent,
+                channelLastN: options.channelLastN, startLastN: options.startLastN };
         }
         setDisplayName(n) { log.displayName = n; }
         join(password) {
