@@ -49,7 +49,9 @@ func TestLabAudioOnlyReceivesNoVideoSurvivesFaults(t *testing.T) {
 	if err := h.eval(`window.recorder.start(` + startOpts(`,"audioOnly":true,"noMediaMs":3000,"rejoinAfterMs":0,"reconnectTimeoutMs":90000`) + `).then(() => undefined)`); err != nil {
 		t.Fatalf("start: %v\n%s", err, h.describe())
 	}
-	isAudio := func(e event) bool { return e.Type == "track" && e.Kind == "audio" && !strings.Contains(e.Raw, `"removed":true`) }
+	isAudio := func(e event) bool {
+		return e.Type == "track" && e.Kind == "audio" && !strings.Contains(e.Raw, `"removed":true`)
+	}
 	h.waitFor(isAudio, 30*time.Second)
 	time.Sleep(5 * time.Second)
 
