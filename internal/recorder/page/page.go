@@ -42,8 +42,16 @@
 //     been unmuted for noMediaMs (t = since then); one open while
 //     reconnecting stays open until media flows again.
 //
+// While reconnecting, the join states (connecting, connected, joining,
+// lobby, joined) are not emitted again: the page stays 'recording'.
+//
 // start(opts) takes reconnectTimeoutMs (default 120000), noMediaMs (4000)
 // and rejoinAfterMs (30000; 0 = never rejoin for lack of media).
+//
+// audioOnly receives no video at all: the conference is created with
+// channelLastN and startLastN 0, and setLastN(0) plus receiver constraints
+// with lastN 0 are sent on join; video tracks are neither attached nor
+// reported (no track events of kind video).
 package page
 
 import (

@@ -1436,7 +1436,7 @@ onmessage = (e) => {
             this.stopping = false;
             this.recording = false; // reached state 'recording'
             this.reconnecting = false;
-            this.ended = false; // a fatal error ended the meeting
+            this.ended = null; // {code, detail} of the fatal error that ended the meeting
             this.constraintsSig = '';
             this.keys = new WeakMap(); // JitsiTrack -> key
             this.nextKey = 0;
@@ -1464,6 +1464,13 @@ onmessage = (e) => {
             this.initLib();
             await this.connectOnce();
             const mimeType = await this.media.startEncoding();
+            if (this.ended) {
+                // Lost while the encoder started: start() fails as before
+                // the join, with the error already emitted.
+                const e = new CodedError(this.ended.code, this.ended.detail);
+                e.reported = true;
+                throw e;
+            }
             this.recording = true;
             emitState('recording', this.media.startedAt);
             this.watchdog = new MediaWatchdog(this, this.o);
@@ -1737,7 +1744,7 @@ onmessage = (e) => {
             if (this.ended || this.stopping) {
                 return;
             }
-            this.ended = true;
+            this.ended = { code, detail };
             emitError(code, detail);
             emitState('left');
         }
@@ -2112,7 +2119,7 @@ onmessage = (e) => {
                 return await session.start();
             } catch (e) {
                 const code = (e && e.code) || 'other';
-                if (!session.stopping) {
+                if (!session.stopping && !(e && e.reported)) {
                     // A stop() during the join is no error: the caller asked.
                     emitError(code, (e && (e.detail || e.message)) || code);
                 }
