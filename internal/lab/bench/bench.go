@@ -349,8 +349,10 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 		f("video_frames", 0), f("video_frames_expected", 0), f("video_delivered_pct", 1), f("video_fps", 1),
 		f("video_repeated_frames", 0), f("video_same_timestamp_frames", 0), f("video_max_gap_ms", 0),
 		f("video_frozen_max_ms", 0), f("video_participants_visible", 0), sr.Participants)
-	fmt.Fprintf(w, "   A/V: offset mean %s ms, max |offset| %s ms over %s markers (positive: video late)\n",
-		f("av_offset_mean_ms", 0), f("av_offset_max_abs_ms", 0), f("av_markers", 0))
+	fmt.Fprintf(w, "   video frames span %s..%s s of the file\n", f("video_first_s", 2), f("video_last_s", 2))
+	fmt.Fprintf(w, "   A/V: offset mean %s ms, max |offset| %s ms over %s markers (positive: video late); first marker %s ms, the rest mean %s ms, max |offset| %s ms\n",
+		f("av_offset_mean_ms", 0), f("av_offset_max_abs_ms", 0), f("av_markers", 0),
+		f("av_offset_first_ms", 0), f("av_offset_rest_mean_ms", 0), f("av_offset_rest_max_abs_ms", 0))
 	fmt.Fprintf(w, "   audio: present in %s runs; participant tones present min %s %%, mean %s %%\n",
 		countOf(sr.Runs, "audio_present"), f("audio_tone_present_min_pct", 0), f("audio_tone_present_mean_pct", 0))
 	if ws := warnings(sr.Runs); ws != "" {

@@ -48,6 +48,12 @@ func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
 		{"first_media_s", 0.01, 120},
 		{"video_frames", 1, 1e6},
 		{"bitrate_kbps", 1, 1e6},
+		// The breakdown: the recorder's renderer does the work and is
+		// named by its --type=; its main thread has a share.
+		{"proc_cpu_avg_cores.recorder/chromium:renderer", 0.001, 64},
+		{"proc_pss_peak_mb.recorder/chromium:renderer", 5, 1e5},
+		{"proc_rss_peak_mb.lab/participants:renderer", 5, 1e5},
+		{"video_last_s", 1, 1e4},
 	}
 	for _, c := range checks {
 		v, ok := f[c.key]

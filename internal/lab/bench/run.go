@@ -300,6 +300,10 @@ func outputFigures(rep verify.Report, size int64, durationS float64, fps int) ma
 			out["video_delivered_pct"] = 100 * float64(v.Frames) / expected
 		}
 		out["video_fps"] = v.FPS
+		// Where the frames start and end in the file: frames missing at
+		// the start or end, not gaps, when the span is short.
+		out["video_first_s"] = v.FirstS
+		out["video_last_s"] = v.LastS
 		if v.Frames > 1 {
 			// Frames that repeat the previous picture: the composite drew
 			// nothing new (the source did not move or the page was late).
@@ -320,6 +324,28 @@ func outputFigures(rep verify.Report, size int64, durationS float64, fps int) ma
 		out["av_markers"] = float64(a.N)
 		out["av_offset_mean_ms"] = a.Mean
 		out["av_offset_max_abs_ms"] = math.Max(math.Abs(a.Min), math.Abs(a.Max))
+	}
+	// The first marker apart from the rest: the page's playout alignment
+	// converges over the first seconds.
+	var rest []float64
+	for _, m := range rep.Markers {
+		if !m.Matched {
+			continue
+		}
+		if _, ok := out["av_offset_first_ms"]; !ok {
+			out["av_offset_first_ms"] = m.OffsetMS
+			continue
+		}
+		rest = append(rest, m.OffsetMS)
+	}
+	if len(rest) > 0 {
+		sum, worst := 0.0, 0.0
+		for _, o := range rest {
+			sum += o
+			worst = math.Max(worst, math.Abs(o))
+		}
+		out["av_offset_rest_mean_ms"] = sum / float64(len(rest))
+		out["av_offset_rest_max_abs_ms"] = worst
 	}
 	out["audio_present"] = b2f(rep.Audio.Present)
 	if len(rep.Tones) > 0 {
