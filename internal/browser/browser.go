@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,8 @@ type Browser struct {
 	cancel      context.CancelFunc
 	log         *slog.Logger
 	closeOnce   sync.Once
+	workDir     string        // see workDirPrefix
+	cleaned     chan struct{} // closed once Chromium is gone and workDir removed
 }
 
 // FindBinary returns the Chromium executable that Start would use.
@@ -227,6 +230,17 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	allocOpts = append(allocOpts, chromedp.CombinedOutput(out))
 
+	workDir, err := newWorkDir(log)
+	if err != nil {
+		return nil, fmt.Errorf("start chromium: work directory: %w", err)
+	}
+	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+workDir))
+	profile := ""
+	if _, ok := opts.ExtraFlags["user-data-dir"]; !ok {
+		profile = filepath.Join(workDir, "profile")
+		allocOpts = append(allocOpts, chromedp.UserDataDir(profile))
+	}
+
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, allocOpts...)
 	bctx, cancel := chromedp.NewContext(allocCtx,
 		chromedp.WithLogf(func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }),
@@ -240,7 +254,21 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			log.Warn("cdp", "msg", msg)
 		}),
 	)
-	b := &Browser{allocCtx: allocCtx, cancelAlloc: cancelAlloc, ctx: bctx, cancel: cancel, log: log}
+	b := &Browser{allocCtx: allocCtx, cancelAlloc: cancelAlloc, ctx: bctx, cancel: cancel, log: log,
+		workDir: workDir, cleaned: make(chan struct{})}
+	// Whether Close is called or the caller's context ends: once Chromium
+	// is gone, no helper of it may live on and its files go.
+	go func() {
+		defer close(b.cleaned)
+		<-allocCtx.Done()
+		if a, ok := chromedp.FromContext(bctx).Allocator.(*chromedp.ExecAllocator); ok {
+			a.Wait()
+		}
+		killProcessesUsing(profile)
+		if err := removeWorkDir(workDir); err != nil {
+			log.Warn("chromium's work directory not removed", "dir", workDir, "err", err)
+		}
+	}()
 
 	timeout := opts.StartTimeout
 	if timeout == 0 {
@@ -299,15 +327,14 @@ func (b *Browser) Pid() int {
 	return 0
 }
 
-// Close ends Chromium and all its child processes and removes its profile.
+// Close ends Chromium and all its child processes and removes its profile
+// and temp files (see workDirPrefix).
 // It is safe to call more than once.
 func (b *Browser) Close() error {
 	b.closeOnce.Do(func() {
 		b.cancel()
 		b.cancelAlloc()
-		if a, ok := chromedp.FromContext(b.ctx).Allocator.(*chromedp.ExecAllocator); ok {
-			a.Wait()
-		}
+		<-b.cleaned
 	})
 	return nil
 }

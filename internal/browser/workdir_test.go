@@ -1,0 +1,146 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// shortTempDir is a fresh directory under /tmp: t.TempDir's paths are too
+// long to nest Chromium's socket in.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "jb-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func entriesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestCloseRemovesProfileAndTempFiles: Chromium killed at Close leaves its
+// process-singleton directory (org.chromium.Chromium.*) in TMPDIR unless
+// TMPDIR is the browser's own work directory, removed with the profile.
+func TestCloseRemovesProfileAndTempFiles(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	tmp := shortTempDir(t)
+	t.Setenv("TMPDIR", tmp)
+	b, err := Start(t.Context(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := entriesOf(t, tmp)
+	if len(names) != 1 || !strings.HasPrefix(names[0], fmt.Sprintf("%s%d-", workDirPrefix, os.Getpid())) {
+		t.Fatalf("TMPDIR holds %v, want one work directory", names)
+	}
+	inside := entriesOf(t, filepath.Join(tmp, names[0]))
+	t.Logf("work directory while running: %v", inside)
+	if processesUsing(tmp) == 0 {
+		t.Fatal("no chromium process uses the work directory")
+	}
+	b.Close()
+	if left := entriesOf(t, tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR after Close: %v", left)
+	}
+	if n := processesUsing(tmp); n != 0 {
+		t.Errorf("%d chromium processes left", n)
+	}
+}
+
+func TestCancelledContextAlsoCleansUp(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	tmp := shortTempDir(t)
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(t.Context())
+	if _, err := Start(ctx, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if left = entriesOf(t, tmp); len(left) == 0 && processesUsing(tmp) == 0 {
+			return
+		}
+	}
+	t.Fatalf("10 s after cancel: TMPDIR holds %v, %d processes left", left, processesUsing(tmp))
+}
+
+// TestStaleWorkDirsOfDeadProcessesAreRemoved: a recorder that was SIGKILLed
+// could not remove its browser's directory; the next start does, and
+// leaves those of live processes alone.
+// TestLongTMPDIRFallsBackToTmp: under a TMPDIR too long for Chromium's
+// socket the browser still starts, its work directory in /tmp.
+func TestLongTMPDIRFallsBackToTmp(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 60))
+	if err := os.MkdirAll(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	b, err := Start(t.Context(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.workDir, "/tmp/"+workDirPrefix) {
+		t.Errorf("work directory %s, want one in /tmp", b.workDir)
+	}
+	b.Close()
+	if _, err := os.Stat(b.workDir); !os.IsNotExist(err) {
+		t.Errorf("work directory still there: %v", err)
+	}
+}
+
+func TestStaleWorkDirsOfDeadProcessesAreRemoved(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	mk := func(name string) string {
+		dir := filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Join(dir, "profile", "Default"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	stale := mk(fmt.Sprintf("%s%d-123", workDirPrefix, dead.Process.Pid))
+	own := mk(fmt.Sprintf("%s%d-456", workDirPrefix, os.Getpid()))
+	live := mk(workDirPrefix + "1-789") // PID 1 is always alive
+	other := mk("chromedp-runner42")    // not ours
+	if n := removeStaleWorkDirs(tmp); n != 1 {
+		t.Errorf("removed %d, want 1", n)
+	}
+	got := strings.Join(entriesOf(t, tmp), " ")
+	if strings.Contains(got, stale) {
+		t.Errorf("stale %s kept", stale)
+	}
+	for _, keep := range []string{own, live, other} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("%s removed", keep)
+		}
+	}
+}
