@@ -32,9 +32,13 @@ const (
 // outage on the recording's timeline, the report of the (single) file and
 // the metadata.
 func recordThroughOutage(t *testing.T, room string, cut func(*lab.Lab) (undo func())) (outage, verify.Report, metadata.Recording, *lab.Lab) {
+	return recordThrough(t, room, recordingFor, outageFor, nil, cut)
+}
+
+func recordThrough(t *testing.T, room string, duration int, outageFor time.Duration, env []string, cut func(*lab.Lab) (undo func())) (outage, verify.Report, metadata.Recording, *lab.Lab) {
 	t.Helper()
 	l := startLab(t, room, 2, 2)
-	r := startRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor))
+	r := startRecorder(t, l, room, append([]string{"RECORD_DURATION=" + strconv.Itoa(duration)}, env...)...)
 	r.waitRecording(t, 40*time.Second)
 	time.Sleep(8 * time.Second)
 	begin := time.Now()
@@ -59,18 +63,23 @@ func recordThroughOutage(t *testing.T, room string, cut func(*lab.Lab) (undo fun
 func checkRecoveredOutage(t *testing.T, o outage, rep verify.Report, meta metadata.Recording, n int) float64 {
 	t.Helper()
 	checkContinuousTimeline(t, rep, meta, recordingFor)
-	checkSilentDuring(t, rep, n, o)
-	back := mediaBackAt(rep, n, o.to-1)
-	if back < 0 {
-		t.Errorf("media never came back after the outage %s", o)
+	z := fileZero(t, meta)
+	of := o.shift(z) // the outage in the file
+	checkSilentDuring(t, rep, n, of)
+	backInFile := mediaBackAt(rep, n, of.to-1)
+	if backInFile < 0 {
+		t.Errorf("media never came back after the outage %s (file %s)", o, of)
 		return -1
 	}
+	back := backInFile + z
 	recovery := math.Max(0, back-o.to)
 	if recovery > mediaBackWithin {
 		t.Errorf("every participant heard again %.2f s after the outage ended, want <= %.0f s", recovery, mediaBackWithin)
 	}
-	checkHeardFrom(t, rep, n, back, "after the outage")
-	checkSyncFrom(t, rep, back)
+	checkHeardFrom(t, rep, n, backInFile, "after the outage")
+	if vb := checkRecoveredSync(t, rep, backInFile, of.to); vb >= 0 {
+		t.Logf("video: first marker flash %.2f s after the outage; longest frozen picture %.2f s for a %.2f s outage", vb-of.to, rep.Video.FrozenMaxS, of.to-of.from)
+	}
 	if g := checkGap(t, meta, o, gapNoticedWithin, metadata.GapNoMedia); g != nil && g.To != nil {
 		if *g.To < o.to-1 || *g.To > o.to+mediaBackWithin+2 {
 			t.Errorf("no-media gap ends at %.2f s, the outage ended at %.2f s and media was back at %.2f s", *g.To, o.to, back)
@@ -158,6 +167,7 @@ func TestPacketLossFivePercentKeepsRecording(t *testing.T) {
 	n := len(l.Spec.Participants)
 
 	checkContinuousTimeline(t, rep, meta, recordingFor)
+	of := o.shift(fileZero(t, meta))
 	if meta.Reconnects != 0 {
 		t.Errorf("%d reconnects under 5 %% loss, want none", meta.Reconnects)
 	}
@@ -166,17 +176,17 @@ func TestPacketLossFivePercentKeepsRecording(t *testing.T) {
 	}
 	tones := make([]float64, n)
 	for i := range n {
-		tones[i] = rep.Tones[i].PresentBetween(o.from+1, o.to)
+		tones[i] = rep.Tones[i].PresentBetween(of.from+1, of.to)
 		if tones[i] < 0.5 {
 			t.Errorf("under 5 %% loss %s's tone present in only %.0f %% of windows", rep.Tones[i].Name, 100*tones[i])
 		}
 	}
-	checkHeardFrom(t, rep, n, o.to+mediaSetup.Seconds(), "after the loss")
-	checkSyncFrom(t, rep, o.to+mediaSetup.Seconds())
-	span := verifySpan(t, r.path(), o.from+1, o.to, l.Spec)
+	checkHeardFrom(t, rep, n, of.to+mediaSetup.Seconds(), "after the loss")
+	checkSyncFrom(t, rep, of.to+mediaSetup.Seconds())
+	span := verifySpan(t, r.path(), of.from+1, of.to, l.Spec)
 	var during []float64
 	for _, m := range rep.Markers {
-		if m.Matched && m.BeepS > o.from && m.BeepS < o.to {
+		if m.Matched && m.BeepS > of.from && m.BeepS < of.to {
 			during = append(during, m.OffsetMS)
 		}
 	}
@@ -229,7 +239,23 @@ func TestProsodyRestartRejoinsAndKeepsRecording(t *testing.T) {
 		t.Errorf("metadata reconnects %d, want >= 1", meta.Reconnects)
 	}
 	checkGap(t, meta, o, gapNoticedWithin, metadata.GapReconnecting, metadata.GapNoMedia)
-	back := mediaBackAt(rep, n, o.to)
+	z := fileZero(t, meta)
+	back := mediaBackAt(rep, n, o.to-z)
+	if back >= 0 {
+		back += z
+		// The gaps recorded must reach until media flows again: the file is
+		// silent until then, whatever the signalling says.
+		lastEnd := math.Inf(-1)
+		for _, g := range meta.Gaps {
+			if g.To != nil && g.From <= back {
+				lastEnd = math.Max(lastEnd, *g.To)
+			}
+		}
+		if lastEnd < back-2 {
+			t.Errorf("the recorded gaps %s end at %.2f s, but the participants are heard again only at %.2f s: the metadata misses %.1f s of silence",
+				gapsString(meta.Gaps), lastEnd, back, back-lastEnd)
+		}
+	}
 	const rejoinWithin = 25.0 // page backoff 1+2+4+8 s, the participants' own, the focus's reconnect
 	switch {
 	case back < 0:
@@ -238,8 +264,10 @@ func TestProsodyRestartRejoinsAndKeepsRecording(t *testing.T) {
 		t.Errorf("participants heard again %.2f s after the restart, want <= %.0f s", back-o.to, rejoinWithin)
 	}
 	if back >= 0 {
-		checkHeardFrom(t, rep, n, back, "after the rejoin")
-		checkSyncFrom(t, rep, back)
+		checkHeardFrom(t, rep, n, back-z, "after the rejoin")
+		if vb := checkRecoveredSync(t, rep, back-z, back-z); vb >= 0 {
+			t.Logf("video: first marker flash %.2f s after the participants were heard again", vb-(back-z))
+		}
 	}
 	for _, p := range l.Spec.Participants {
 		rejoined := false
