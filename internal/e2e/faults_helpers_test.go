@@ -274,30 +274,67 @@ func recorderProcs(tag string) []proc {
 	var out []proc
 	for _, s := range processesTagged(tag) {
 		pidStr, _, _ := strings.Cut(s, ":")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil {
-			continue
-		}
-		p := proc{pid: pid}
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		p.comm = strings.TrimSpace(string(comm))
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		p.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			// Fields after the ")" that ends comm: state ppid ... utime(14) stime(15).
-			if i := bytes.LastIndexByte(st, ')'); i > 0 {
-				f := strings.Fields(string(st[i+1:]))
-				if len(f) > 13 {
-					p.ppid, _ = strconv.Atoi(f[1])
-					u, _ := strconv.ParseInt(f[11], 10, 64)
-					s, _ := strconv.ParseInt(f[12], 10, 64)
-					p.cpuTick = u + s
-				}
+		if pid, err := strconv.Atoi(pidStr); err == nil {
+			if p, ok := readProc(pid); ok {
+				out = append(out, p)
 			}
 		}
-		out = append(out, p)
 	}
 	return out
+}
+
+// descendants lists the live processes below pid. Chromium's zygote and
+// renderers do not inherit the tag (the zygote is started with an
+// environment of its own), so they are found by parentage.
+func descendants(pid int) []proc {
+	entries, _ := os.ReadDir("/proc")
+	var all []proc
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			if p, ok := readProc(n); ok {
+				all = append(all, p)
+			}
+		}
+	}
+	below := map[int]bool{pid: true}
+	var out []proc
+	for changed := true; changed; { // parents may be listed after children
+		changed = false
+		for _, p := range all {
+			if below[p.ppid] && !below[p.pid] {
+				below[p.pid] = true
+				out = append(out, p)
+				changed = true
+			}
+		}
+	}
+	return out
+}
+
+func readProc(pid int) (proc, bool) {
+	p := proc{pid: pid}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return p, false
+	}
+	// Fields after the ")" that ends comm: state ppid ... utime(14) stime(15).
+	i := bytes.LastIndexByte(st, ')')
+	if i < 0 {
+		return p, false
+	}
+	f := strings.Fields(string(st[i+1:]))
+	if len(f) < 13 || f[0] == "Z" {
+		return p, false
+	}
+	p.ppid, _ = strconv.Atoi(f[1])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	sy, _ := strconv.ParseInt(f[12], 10, 64)
+	p.cpuTick = u + sy
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	p.comm = strings.TrimSpace(string(comm))
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	p.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	return p, true
 }
 
 func (p proc) flag(name string) (string, bool) {
@@ -337,7 +374,7 @@ func chromiumBrowser(t *testing.T, r *recording) proc {
 func pageRenderer(t *testing.T, r *recording) proc {
 	t.Helper()
 	var best proc
-	for _, p := range recorderProcs(r.tag) {
+	for _, p := range descendants(chromiumBrowser(t, r).pid) {
 		if typ, _ := p.flag("--type"); p.isChromium() && typ == "renderer" {
 			if _, ext := p.flag("--extension-process"); !ext && p.cpuTick >= best.cpuTick {
 				best = p
@@ -345,7 +382,7 @@ func pageRenderer(t *testing.T, r *recording) proc {
 		}
 	}
 	if best.pid == 0 {
-		t.Fatalf("no Chromium renderer among the recorder's processes: %v", processesTagged(r.tag))
+		t.Fatalf("no Chromium renderer below the recorder's Chromium (single-process mode?): %v", processesTagged(r.tag))
 	}
 	return best
 }

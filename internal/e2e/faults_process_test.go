@@ -156,7 +156,9 @@ func TestRendererCrashContinuesInANewSegment(t *testing.T) {
 // watchdog (every 5 s, 10 s timeout) treats it as a crash: a new browser,
 // a new segment, and the recording goes on.
 func TestFrozenBrowserIsRestartedByTheWatchdog(t *testing.T) {
-	s := recordThroughFault(t, "frozen", recordingFor+4, func(r *recording) time.Time {
+	// Longer: noticing the hang (up to 15 s) and the restart take a while,
+	// and segment 2 must be long enough to judge.
+	s := recordThroughFault(t, "frozen", recordingFor+16, func(r *recording) time.Time {
 		p := chromiumBrowser(t, r)
 		t.Cleanup(func() { syscall.Kill(p.pid, syscall.SIGCONT) }) // harmless if it is gone
 		return kill(t, p, syscall.SIGSTOP)
