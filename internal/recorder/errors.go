@@ -18,8 +18,9 @@ const (
 	KindJoin                    // exit 3: could not join (connection, conference, not Jitsi, auth)
 	KindRefused                 // exit 4: password, members-only, lobby refused, kicked
 	KindBrowser                 // exit 5: Chromium failed
-	KindOutput                  // exit 6: FFmpeg or the output file failed (incl. disk full)
+	KindOutput                  // exit 6: FFmpeg or the output file failed
 	KindJoinTimeout             // exit 7: joining took longer than JOIN_TIMEOUT
+	KindDiskFull                // exit 8: the recordings directory's disk is full
 )
 
 // ExitCodesHelp documents the exit codes for --help.
@@ -29,9 +30,10 @@ const ExitCodesHelp = `Exit codes:
   2  bad input or usage (see the message)
   3  join failed: deployment unreachable, not a Jitsi Meet deployment, conference or JWT refused
   4  refused: room password missing or wrong, members-only room, lobby not passed, kicked
-  5  browser (Chromium) failure
-  6  FFmpeg or output failure, including a full disk
+  5  browser (Chromium) failure: it failed more than 3 times in 10 minutes, or could not start
+  6  FFmpeg or output failure: FFmpeg failed more than 3 times in 10 minutes, or the file could not be written
   7  join timeout (JOIN_TIMEOUT)
+  8  disk full: the recording so far is kept; free space in RECORDINGS_DIR
 `
 
 // Error is a failure with what the user needs to see: what was being done,
@@ -65,6 +67,8 @@ func ExitCode(err error) int {
 		return exitCodes[re.Kind]
 	case errors.Is(err, config.ErrUsage):
 		return exitCodes[KindUsage]
+	case errors.Is(err, ffmpeg.ErrDiskFull):
+		return exitCodes[KindDiskFull]
 	case errors.Is(err, ffmpeg.ErrFailed):
 		return exitCodes[KindOutput]
 	}
@@ -73,6 +77,7 @@ func ExitCode(err error) int {
 
 var exitCodes = map[Kind]int{
 	KindOther: 1, KindUsage: 2, KindJoin: 3, KindRefused: 4, KindBrowser: 5, KindOutput: 6, KindJoinTimeout: 7,
+	KindDiskFull: 8,
 }
 
 // Describe renders err as the one line the command prints:

@@ -29,8 +29,12 @@ type pageEvent struct {
 	AudioCodec string `json:"audioCodec"`
 	Container  string `json:"container"`
 
+	Gen  int64  `json:"gen"` // chunk, encoder: the encoder generation
 	Seq  int64  `json:"seq"` // chunk
 	Data string `json:"data"`
+
+	Reason   string `json:"reason"`   // reconnecting
+	Attempts int    `json:"attempts"` // reconnected
 
 	Participants int     `json:"participants"` // stats
 	VideoTracks  int     `json:"videoTracks"`
@@ -74,6 +78,14 @@ type startOptions struct {
 	ChunkMs            int      `json:"chunkMs"`
 	MimeTypes          []string `json:"mimeTypes"`
 	AudioOnly          bool     `json:"audioOnly"`
+	// ReconnectTimeoutMs bounds the rejoins after the meeting was lost
+	// (absent: the page's default).
+	ReconnectTimeoutMs int64 `json:"reconnectTimeoutMs,omitempty"`
+	// NoMediaMs without inbound media makes a media-gap.
+	NoMediaMs int64 `json:"noMediaMs"`
+	// RejoinAfterMs of no media while tracks are unmuted makes the page
+	// rejoin; 0 disables that.
+	RejoinAfterMs int64 `json:"rejoinAfterMs"`
 	// ConfigOverrides are the #config.x=y values of the room URL.
 	ConfigOverrides map[string]any `json:"configOverrides,omitempty"`
 }
@@ -104,4 +116,12 @@ func startExpression(opts startOptions) (string, error) {
 const stopExpression = `(async () => {
 	if (window.recorder && typeof window.recorder.stop === "function") await window.recorder.stop();
 	return "";
+})().catch(e => "error:" + ((e && e.message) || String(e)))`
+
+// restartEncoderExpression asks the page for a new MediaRecorder; it
+// resolves to "" or "error:<message>".
+const restartEncoderExpression = `(async () => {
+	if (!window.recorder || typeof window.recorder.restartEncoder !== "function") return "error:the page cannot restart its encoder";
+	const r = await window.recorder.restartEncoder();
+	return typeof r === "string" ? r : "";
 })().catch(e => "error:" + ((e && e.message) || String(e)))`

@@ -6,9 +6,9 @@ package recorder
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
 	"log/slog"
@@ -17,10 +17,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/chromedp/cdproto/inspector"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/browser"
@@ -50,9 +49,18 @@ type timings struct {
 	stopPageUnhurried    time.Duration
 	ffmpegCloseUnhurried time.Duration
 	stallWarn            time.Duration // no chunk for this long: warn
-	stallFail            time.Duration // no chunk for this long: give up
+	stallFail            time.Duration // no chunk for this long: restart the browser
 	watchEvery           time.Duration
 	metadataEach         time.Duration
+	// The CDP watchdog evaluates a trivial expression every watchdogEvery;
+	// no answer within watchdogTimeout restarts the browser.
+	watchdogEvery   time.Duration
+	watchdogTimeout time.Duration
+	restartEncoder  time.Duration // window.recorder.restartEncoder()
+	// At most restartLimit browser (and, separately, FFmpeg) restarts in
+	// any restartWindow; one more ends the recording.
+	restartLimit  int
+	restartWindow time.Duration
 }
 
 var defaultTimings = timings{
@@ -65,6 +73,11 @@ var defaultTimings = timings{
 	stallFail:            30 * time.Second,
 	watchEvery:           time.Second,
 	metadataEach:         30 * time.Second,
+	watchdogEvery:        5 * time.Second,
+	watchdogTimeout:      10 * time.Second,
+	restartEncoder:       10 * time.Second,
+	restartLimit:         3,
+	restartWindow:        10 * time.Minute,
 }
 
 // Result describes a finished recording.
@@ -84,11 +97,6 @@ func Run(ctx context.Context, cfg config.Config) (Result, error) {
 	return run(ctx, cfg, page.Files(), defaultTimings)
 }
 
-type chunk struct {
-	seq  int64
-	data string
-}
-
 type session struct {
 	cfg   config.Config
 	log   *slog.Logger
@@ -100,29 +108,30 @@ type session struct {
 	meta     *metadata.Tracker
 	redact   *strings.Replacer
 
-	// readerCtx bounds the goroutines that read the page's events; it
-	// outlives record() so finalize still gets the last chunks.
-	readerCtx  context.Context
-	stopReader context.CancelFunc
+	// sessCtx outlives record() by the finalize step: Chromium and FFmpeg
+	// hang off it, and it ends when run returns.
+	sessCtx     context.Context
+	chromiumOut io.Writer
+	browsers    []*browser.Browser // every browser started, closed by run
+	closing     sync.WaitGroup     // browsers being reaped in the background
 
-	events chan pageEvent
-	chunks chan chunk // sent and closed by readBindings only
+	att *attempt // the current browser instance
 
-	mu         sync.Mutex
-	videoCodec string          // from the encoder event
-	ff         *ffmpeg.Process // set by the writer with the first chunk
-
-	ffStarted     chan struct{} // one signal when ff is set
-	writerErr     chan error
-	writerDone    chan struct{}
-	lastChunk     atomic.Int64 // unix nanos
+	segStarted    chan *segment // from the writers, with a segment's first chunk
+	writerErr     chan error    // from the writers: the recording cannot go on
 	chunksWritten atomic.Int64
-}
 
-func (s *session) ffmpeg() *ffmpeg.Process {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ff
+	mu            sync.Mutex
+	videoCodec    string    // from the encoder event
+	segmentCount  int       // segments opened so far
+	nextReason    string    // reason of the next segment
+	timelineStart time.Time // first media of segment 1
+
+	// Owned by the session loop (record, finalize).
+	segs            []*segment // every segment, in order
+	cur             *segment   // being written; nil between segments
+	browserRestarts limiter
+	ffmpegRestarts  limiter
 }
 
 func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Result, err error) {
@@ -133,11 +142,10 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	m := cfg.Meeting
 	s := &session{
 		cfg: cfg, log: log, t: t, files: files,
-		events:     make(chan pageEvent, 256),
-		chunks:     make(chan chunk, 120),
-		ffStarted:  make(chan struct{}, 1),
-		writerErr:  make(chan error, 1),
-		writerDone: make(chan struct{}),
+		segStarted:      make(chan *segment, 8),
+		writerErr:       make(chan error, 8),
+		browserRestarts: limiter{max: t.restartLimit, window: t.restartWindow},
+		ffmpegRestarts:  limiter{max: t.restartLimit, window: t.restartWindow},
 	}
 	var secrets []string
 	for _, v := range []string{m.JWT, cfg.Password} {
@@ -147,6 +155,11 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	}
 	s.redact = strings.NewReplacer(secrets...)
 
+	// Whatever can fail without joining fails before the output is
+	// claimed and Chromium starts.
+	if err := preflight(ctx, cfg); err != nil {
+		return Result{}, err
+	}
 	if err := s.prepareOutput(time.Now()); err != nil {
 		return Result{}, err
 	}
@@ -159,41 +172,48 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	})
 	log.Info("recording meeting", "url", m.Redacted(), "room", m.Room, "output", s.outPath)
 
-	// The session outlives ctx by the finalize step: Chromium and FFmpeg
-	// hang off sessCtx, which ends when run returns.
 	sessCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	s.sessCtx = sessCtx
 
 	if browser.NeedsNoSandbox() {
 		log.Warn("running as root: Chromium's sandbox is off (run as a normal user to keep it on)")
 	}
 	chromiumOut := logging.NewLineWriter(log.With("proc", "chromium"), "chromium output", s.redact.Replace)
 	defer chromiumOut.Close()
-	b, err := browser.Start(sessCtx, browser.Options{
-		Binary: cfg.ChromiumPath, WindowWidth: cfg.Width, WindowHeight: cfg.Height,
-		Logger: log, Output: chromiumOut, ExtraFlags: recorderFlags(),
-	})
+	s.chromiumOut = chromiumOut
+	defer func() {
+		// No browser outlives the recording, whichever attempt it was.
+		for _, b := range s.browsers {
+			b.Close()
+		}
+		s.closing.Wait()
+	}()
+	a, err := s.startAttempt(1)
 	if err != nil {
 		s.removeEmptyOutput()
-		return Result{}, &Error{Kind: KindBrowser, What: "start chromium", Err: err, Hint: "install Debian's chromium or set CHROMIUM_PATH"}
+		return Result{}, err
 	}
-	defer b.Close()
-	s.readerCtx, s.stopReader = context.WithCancel(b.Context())
-	defer s.stopReader()
+	s.att = a
 
-	stopReason, runErr := s.record(ctx, b)
+	stopReason, runErr := s.record(ctx)
 	if cfg.Progress != nil {
 		cfg.Progress("") // the live line ends with the recording
 	}
 
-	// Finalize: whatever happened, the file must end cleanly.
-	ff, recorded, pageLeft := s.finalize(b, stopReason)
+	// Finalize: whatever happened, the files must end cleanly.
+	pageLeft := s.finalize(stopReason)
 	defer func() {
 		// Let the page leave the meeting politely before Chromium goes.
 		closedWithin(pageLeft, time.Second)
-		s.stopReader()
+		if s.att != nil {
+			s.att.stop()
+		}
 	}()
-	if !recorded {
+	if len(s.segs) == 0 || s.chunksWritten.Load() == 0 {
+		for _, sg := range s.segs {
+			sg.ff.Kill()
+		}
 		s.removeEmptyOutput()
 		os.Remove(s.metaPath) // a periodic update may have written one
 		res.File, res.MetadataFile = "", ""
@@ -203,17 +223,23 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 		res.StopReason = stopReason
 		return res, runErr
 	}
-	if ff != nil {
+	if sg := s.cur; sg != nil {
 		closeWithin := s.t.ffmpegClose
 		if unhurried(stopReason) {
 			closeWithin = s.t.ffmpegCloseUnhurried
 		}
-		if cerr := ff.CloseWithin(closeWithin); cerr != nil && runErr == nil {
-			runErr = outputError(cerr)
+		if cerr := sg.ff.CloseWithin(closeWithin); cerr != nil && runErr == nil && !sg.ff.ReachedMaxDuration() {
+			runErr = outputError(cerr, s.cfg.RecordingsDir)
 		}
-		res.Bytes = ff.Progress().OutputBytes
 	}
 	end := time.Now()
+	for _, sg := range s.segs {
+		size := sg.size()
+		res.Bytes += size
+		if !sg.ended {
+			s.meta.SegmentEnded(sg.file(), end, size)
+		}
+	}
 	if runErr != nil {
 		stopReason = StopError
 	}
@@ -226,8 +252,9 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 			runErr = &Error{Kind: KindOutput, What: "write metadata", Err: werr, Hint: "check RECORDINGS_DIR is writable and not full"}
 		}
 	}
-	log.Info("recording finished", "file", s.outPath, "duration", res.Duration.Round(time.Millisecond).String(),
-		"bytes", res.Bytes, "reason", stopReason, "participants", len(snap.Participants))
+	log.Info("recording finished", "file", s.outPath, "segments", len(s.segs), "duration", res.Duration.Round(time.Millisecond).String(),
+		"bytes", res.Bytes, "reason", stopReason, "participants", len(snap.Participants),
+		"browser_restarts", snap.BrowserRestarts, "ffmpeg_restarts", snap.FFmpegRestarts, "reconnects", snap.Reconnects)
 	return res, runErr
 }
 
@@ -277,243 +304,407 @@ func (s *session) removeEmptyOutput() {
 	}
 }
 
-func outputError(err error) *Error {
-	if errors.Is(err, ffmpeg.ErrDiskFull) {
-		return &Error{Kind: KindOutput, What: "write recording", Err: err, Hint: "free space in RECORDINGS_DIR"}
+// outputError classifies a failure to write the recording into dir.
+func outputError(err error, dir string) *Error {
+	if errors.Is(err, ffmpeg.ErrDiskFull) || errors.Is(err, syscall.ENOSPC) {
+		return &Error{Kind: KindDiskFull, What: "write recording", Err: fmt.Errorf("%w in %s", ffmpeg.ErrDiskFull, dir),
+			Hint: "free space in " + dir + "; the recording so far is kept"}
 	}
 	return &Error{Kind: KindOutput, What: "write recording", Err: err, Hint: "run with LOG_LEVEL=debug to see FFmpeg's output"}
 }
 
+// loop is the session loop's state besides the session's own.
+type loop struct {
+	recording   bool
+	recStart    time.Time
+	durationC   <-chan time.Time
+	aloneSince  time.Time
+	lastStats   pageEvent
+	stallWarned bool
+	lastFPSWarn time.Time
+	state       string
+	// reconnecting: the page lost the meeting and rejoins; nobody is
+	// there meanwhile, which is not "alone".
+	reconnecting bool
+}
+
 // record joins and records until a stop condition; it returns why it
-// stopped, and the error if that was a failure.
-func (s *session) record(ctx context.Context, b *browser.Browser) (string, error) {
+// stopped, and the error if that was a failure. It restarts FFmpeg or the
+// browser when they fail, within the limits.
+func (s *session) record(ctx context.Context) (string, error) {
 	cfg, log := s.cfg, s.log
-	tab, readerCtx := b.Context(), s.readerCtx
-
-	// Subscribe before navigating so no event is lost.
-	bindings := chromedp.Events(readerCtx, runtime.BindingCalled)
-	crashed := chromedp.Events(readerCtx, inspector.TargetCrashed)
-	console := chromedp.Console(readerCtx)
-	if _, err := chromedp.Call(tab, runtime.AddBinding, runtime.AddBindingParams{Name: page.EmitBinding}); err != nil {
-		return StopError, &Error{Kind: KindBrowser, What: "add page binding", Err: err}
-	}
-	if err := enableInterception(tab, cfg.Meeting.PageURL()); err != nil {
-		return StopError, &Error{Kind: KindBrowser, What: "intercept recorder page", Err: err}
-	}
-	go servePage(readerCtx, s.files, cfg.Meeting.PageURL(), log)
-	go s.readBindings(bindings)
-	go s.logConsole(console)
-	browserGone := make(chan struct{})
-	go func() {
-		for _, err := range crashed {
-			if err == nil {
-				close(browserGone)
-			}
-			return
-		}
-	}()
-	go s.writeChunks(tab)
-
-	joinCtx, cancelJoin := context.WithTimeout(tab, cfg.JoinTimeout)
-	defer cancelJoin()
-	startDone := make(chan error, 1)
-	go func() { startDone <- s.startPage(joinCtx) }()
-
-	var (
-		recording    bool
-		recStart     time.Time
-		durationC    <-chan time.Time
-		aloneSince   time.Time
-		ff           *ffmpeg.Process
-		ffDone       <-chan struct{}
-		lastStats    pageEvent
-		stallWarned  bool
-		lastFPSWarn  time.Time
-		state        string
-		pendingError *Error
-	)
+	var l loop
 	watch := time.NewTicker(s.t.watchEvery)
 	defer watch.Stop()
 	metaTick := time.NewTicker(s.t.metadataEach)
 	defer metaTick.Stop()
 
 	startRecording := func(at time.Time) {
-		if recording {
+		if l.recording {
 			return
 		}
-		recording, recStart, aloneSince = true, at, time.Now()
+		l.recording, l.recStart, l.aloneSince = true, at, time.Now()
+		s.mu.Lock()
+		s.timelineStart = at
+		s.mu.Unlock()
 		s.meta.Started(at)
 		if cfg.Duration > 0 {
-			durationC = time.After(cfg.Duration - time.Since(at))
+			l.durationC = time.After(cfg.Duration - time.Since(at))
 		}
 		log.Info("recording started", "duration", durationText(cfg.Duration), "alone_timeout", cfg.AloneTimeout.String())
 	}
 
+	// browserFault replaces the browser: the current segment ends, a new
+	// browser joins again and its media goes into a new segment.
+	browserFault := func(why string) error {
+		now := time.Now()
+		old := s.att
+		old.stop() // the writer ends: the segment can be closed
+		gapFrom := now
+		if sg := s.cur; sg != nil {
+			gapFrom = sg.endedAt(now)
+			s.endSegment(sg, gapFrom, true)
+		}
+		if !s.browserRestarts.allow(now) {
+			log.Error("browser failed too often; giving up", "reason", why, "limit", s.t.restartLimit, "window", s.t.restartWindow.String())
+			s.closeAttempt(old)
+			s.att = nil // nothing left to stop
+			return &Error{Kind: KindBrowser, What: "record", Err: fmt.Errorf("%s; the browser failed %d times within %s", why, len(s.browserRestarts.times), s.t.restartWindow),
+				Hint: "check memory limits (Chromium needs about 1 GB) and run with LOG_LEVEL=debug to see Chromium's output"}
+		}
+		log.Warn("browser failed; restarting it", "reason", why)
+		if l.recording {
+			s.meta.GapStarted(gapFrom, metadata.GapBrowserRestart)
+			s.meta.LeftAll(now) // whoever is still there joins again
+		}
+		s.meta.BrowserRestarted()
+		s.closeAttempt(old)
+		s.mu.Lock()
+		s.nextReason = metadata.SegmentBrowserRestart
+		s.mu.Unlock()
+		l.stallWarned, l.reconnecting, l.state = false, false, ""
+		a, err := s.startAttempt(old.n + 1)
+		if err != nil {
+			s.att = nil
+			return err
+		}
+		s.att = a
+		return nil
+	}
+
 	for {
+		a := s.att
+		var ffDone <-chan struct{}
+		if s.cur != nil {
+			ffDone = s.cur.ff.Done()
+		}
 		select {
 		case <-ctx.Done():
 			log.Info("stopping: signal received")
 			return StopSignal, nil
 
-		case <-durationC:
+		case <-l.durationC:
 			log.Info("stopping: duration reached", "duration", cfg.Duration.String())
 			return StopDuration, nil
 
-		case err := <-startDone:
-			startDone = nil
+		case err := <-a.startDone:
 			if err == nil {
+				a.joined, a.joinedAt = true, time.Now()
+				go s.watchdog(a)
+				if a.n > 1 {
+					log.Info("browser restarted", "attempt", a.n, "took", time.Since(a.started).Round(time.Millisecond).String())
+					if s.meta.Present() == 0 {
+						l.aloneSince = time.Now()
+					}
+				}
 				startRecording(time.Now())
 				continue
 			}
-			if pendingError != nil {
-				return StopError, pendingError
+			if a.pendingError != nil {
+				return StopError, a.pendingError
 			}
-			return StopError, s.joinError(err, joinCtx)
+			return StopError, s.joinError(err, a.joinCtx)
 
-		case ev := <-s.events:
-			switch ev.Type {
-			case "state":
-				if ev.State != state {
-					state = ev.State
-					log.Info("page state", "state", ev.State)
-				}
-				switch ev.State {
-				case "recording":
-					startRecording(ev.time())
-				case "left":
-					if recording {
-						log.Info("stopping: the recorder left the meeting (meeting ended)")
-						return StopMeetingEnded, nil
-					}
-				}
-			case "error":
-				perr := pageError("join "+cfg.Meeting.Room, ev.Code, s.redact.Replace(ev.Message))
-				if recording {
-					perr.What = "record " + cfg.Meeting.Room
-					log.Error("page error while recording", "code", ev.Code, "message", s.redact.Replace(ev.Message))
-					return StopError, perr
-				}
-				log.Debug("page error", "code", ev.Code, "message", s.redact.Replace(ev.Message))
-				if pendingError == nil {
-					pendingError = perr
-				}
-				if ev.Code == "not-jitsi" && startDone != nil {
-					// The page cannot join at all: no need to wait for start().
-					return StopError, perr
-				}
-			case "participant-joined":
-				s.meta.Joined(ev.ID, ev.Name, ev.time())
-				aloneSince = time.Time{}
-				log.Info("participant joined", "id", ev.ID, "name", ev.Name, "present", s.meta.Present())
-			case "participant-left":
-				s.meta.Left(ev.ID, ev.time())
-				log.Info("participant left", "id", ev.ID, "present", s.meta.Present())
-				if s.meta.Present() == 0 && aloneSince.IsZero() {
-					aloneSince = time.Now()
-				}
-			case "participant-renamed":
-				s.meta.Renamed(ev.ID, ev.Name)
-				log.Info("participant renamed", "id", ev.ID, "name", ev.Name)
-			case "dominant-speaker":
-				s.meta.Speaker(ev.ID, ev.time())
-				log.Debug("dominant speaker", "id", ev.ID)
-			case "track":
-				log.Debug("track", "id", ev.ID, "kind", ev.Kind, "video_type", ev.VideoType, "muted", ev.Muted)
-			case "encoder":
-				s.mu.Lock()
-				s.videoCodec = ev.VideoCodec
-				s.mu.Unlock()
-				s.meta.SetEncoder(metadata.Encoder{
-					MimeType: ev.MimeType, VideoCodec: ev.VideoCodec, AudioCodec: ev.AudioCodec,
-					VideoCopied: ffmpeg.CanCopyVideo(ev.VideoCodec), Container: "mp4 (fragmented)",
-					Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate, AudioBitrate: cfg.AudioBitrate,
-				})
-				log.Info("encoder", "mime_type", ev.MimeType, "video", ev.VideoCodec, "audio", ev.AudioCodec,
-					"video_copied", ffmpeg.CanCopyVideo(ev.VideoCodec))
-			case "stats":
-				lastStats = ev
-				log.Debug("stats", "participants", ev.Participants, "video_tracks", ev.VideoTracks,
-					"audio_tracks", ev.AudioTracks, "fps", ev.FPS)
-				if recording && ev.FPS > 0 && ev.FPS < 0.6*float64(cfg.FPS) && time.Since(lastFPSWarn) > 30*time.Second {
-					lastFPSWarn = time.Now()
-					log.Warn("composite frame rate is low (CPU starved?)", "fps", ev.FPS, "want", cfg.FPS)
-				}
-			case "stopped":
-				if recording {
-					log.Info("stopping: the page stopped recording")
-					return StopMeetingEnded, nil
-				}
-			default:
-				log.Debug("unknown page event", "type", ev.Type)
+		case ev := <-a.events:
+			if stop, err, done := s.handleEvent(a, &l, ev, startRecording); done {
+				return stop, err
 			}
 
-		case <-s.ffStarted:
-			ff = s.ffmpeg()
-			ffDone = ff.Done()
-			if !recording {
-				startRecording(time.Now())
+		case sg := <-s.segStarted:
+			if sg.attempt != s.att {
+				// A late segment of a browser that was given up.
+				sg.ff.Kill()
+				if sg.size() == 0 {
+					os.Remove(sg.path)
+				}
+				continue
+			}
+			if prev := s.cur; prev != nil {
+				s.endSegment(prev, time.Now(), true)
+			}
+			s.cur = sg
+			s.segs = append(s.segs, sg)
+			startRecording(sg.startedAt)
+			s.meta.SegmentStarted(sg.file(), sg.startedAt, sg.reason)
+			if sg.index > 1 {
+				s.meta.GapEnded(sg.startedAt, metadata.GapFFmpegRestart)
+				s.meta.GapEnded(sg.startedAt, metadata.GapBrowserRestart)
+				log.Info("new segment started", "file", sg.path, "segment", sg.index, "reason", sg.reason)
 			}
 
 		case <-ffDone:
-			if ff.ReachedMaxDuration() {
+			sg := s.cur
+			if sg.ff.ReachedMaxDuration() {
 				log.Info("stopping: duration reached (the file has it)", "duration", cfg.Duration.String())
 				return StopDuration, nil
 			}
-			return StopError, outputError(fmt.Errorf("ffmpeg exited early: %w", errOr(ff.Err(), errors.New("no error reported"))))
+			ferr := errOr(sg.ff.Err(), errors.New("exited with no error"))
+			if errors.Is(ferr, ffmpeg.ErrDiskFull) {
+				log.Error("disk full: stopping the recording", "dir", cfg.RecordingsDir, "segment", sg.path)
+				s.endSegment(sg, sg.endedAt(time.Now()), false)
+				return StopError, outputError(ferr, cfg.RecordingsDir)
+			}
+			now := time.Now()
+			if !s.ffmpegRestarts.allow(now) {
+				log.Error("ffmpeg failed too often; giving up", "err", ferr, "limit", s.t.restartLimit, "window", s.t.restartWindow.String())
+				s.endSegment(sg, sg.endedAt(now), false)
+				e := outputError(fmt.Errorf("ffmpeg exited %d times within %s, last: %w", len(s.ffmpegRestarts.times), s.t.restartWindow, ferr), cfg.RecordingsDir)
+				return StopError, e
+			}
+			log.Warn("ffmpeg exited; starting a new segment", "err", ferr, "segment", sg.path)
+			s.endSegment(sg, sg.endedAt(now), false)
+			s.meta.GapStarted(sg.endedAt(now), metadata.GapFFmpegRestart)
+			s.meta.FFmpegRestarted()
+			s.mu.Lock()
+			s.nextReason = metadata.SegmentFFmpegRestart
+			s.mu.Unlock()
+			// The dead FFmpeg's generation is over: its remaining chunks
+			// are dropped, the page's next encoder starts a new file.
+			if sg.attempt == a {
+				a.minGen.Store(sg.gen + 1)
+				go func() { a.restarted <- s.restartEncoder(a) }()
+			}
+
+		case err := <-a.restarted:
+			if err != nil {
+				// The page cannot give a new stream: a new browser can.
+				log.Warn("the page could not restart its encoder", "err", err)
+				if err := browserFault("the page could not restart its encoder"); err != nil {
+					return StopError, err
+				}
+			}
 
 		case err := <-s.writerErr:
-			return StopError, outputError(err)
+			return StopError, outputError(err, cfg.RecordingsDir)
 
-		case <-b.Done():
-			return StopError, &Error{Kind: KindBrowser, What: "record", Err: errors.New("chromium exited"), Hint: "run with LOG_LEVEL=debug to see Chromium's output"}
-		case <-browserGone:
-			return StopError, &Error{Kind: KindBrowser, What: "record", Err: errors.New("the recorder page crashed"), Hint: "check memory limits (Chromium needs about 1 GB)"}
+		case <-a.b.Done():
+			if err := browserFault("chromium exited"); err != nil {
+				return StopError, err
+			}
+		case <-a.crashed:
+			if err := browserFault("the recorder page crashed"); err != nil {
+				return StopError, err
+			}
+		case err := <-a.hung:
+			if err := browserFault("CDP watchdog: " + err.Error()); err != nil {
+				return StopError, err
+			}
 
 		case <-metaTick.C:
-			if recording {
-				size := int64(0)
-				if ff != nil {
-					size = ff.Progress().OutputBytes
-				}
-				if err := metadata.Write(s.metaPath, s.meta.Snapshot(time.Time{}, size, "", nil)); err != nil {
+			if l.recording {
+				if err := metadata.Write(s.metaPath, s.liveSnapshot()); err != nil {
 					log.Warn("metadata not updated", "err", err)
 				}
 			}
 
 		case now := <-watch.C:
-			if !recording {
+			if !l.recording || !a.joined {
 				continue
 			}
-			if cfg.AloneTimeout > 0 && !aloneSince.IsZero() && s.meta.Present() == 0 && now.Sub(aloneSince) >= cfg.AloneTimeout {
+			if cfg.AloneTimeout > 0 && !l.reconnecting && !l.aloneSince.IsZero() && s.meta.Present() == 0 && now.Sub(l.aloneSince) >= cfg.AloneTimeout {
 				log.Info("stopping: alone in the meeting", "for", cfg.AloneTimeout.String())
 				return StopAlone, nil
 			}
-			last := s.lastChunk.Load()
-			since := now.Sub(recStart)
-			if last > 0 {
+			since := now.Sub(a.joinedAt)
+			if last := a.lastChunk.Load(); last > 0 {
 				since = now.Sub(time.Unix(0, last))
 			}
 			switch {
 			case since >= s.t.stallFail:
-				return StopError, &Error{Kind: KindBrowser, What: "record", Err: fmt.Errorf("no media from the page for %s", since.Round(time.Second)), Hint: "run with LOG_LEVEL=debug to see the page's console"}
-			case since >= s.t.stallWarn && !stallWarned:
-				stallWarned = true
+				if err := browserFault(fmt.Sprintf("no media from the page for %s", since.Round(time.Second))); err != nil {
+					return StopError, err
+				}
+				continue
+			case since >= s.t.stallWarn && !l.stallWarned:
+				l.stallWarned = true
 				log.Warn("no media from the page", "for", since.Round(time.Second).String())
-			case since < s.t.stallWarn && stallWarned:
-				stallWarned = false
+			case since < s.t.stallWarn && l.stallWarned:
+				l.stallWarned = false
 				log.Info("media flowing again")
 			}
 			if cfg.Progress != nil {
-				var size int64
-				if ff != nil {
-					size = ff.Progress().OutputBytes
-				}
 				cfg.Progress(fmt.Sprintf("REC %s  %s  %d participant(s)  %.0f fps",
-					clock(now.Sub(recStart)), humanBytes(size), s.meta.Present(), lastStats.FPS))
+					clock(now.Sub(l.recStart)), humanBytes(s.totalBytes()), s.meta.Present(), l.lastStats.FPS))
 			}
 		}
 	}
 }
+
+// handleEvent handles one page event; done says the recording stops.
+func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording func(time.Time)) (stop string, err error, done bool) {
+	cfg, log := s.cfg, s.log
+	switch ev.Type {
+	case "state":
+		if ev.State != l.state {
+			l.state = ev.State
+			log.Info("page state", "state", ev.State)
+		}
+		switch ev.State {
+		case "recording":
+			startRecording(ev.time())
+		case "left":
+			if l.recording && a.joined {
+				log.Info("stopping: the recorder left the meeting (meeting ended)")
+				return StopMeetingEnded, nil, true
+			}
+		}
+	case "error":
+		perr := pageError("join "+cfg.Meeting.Room, ev.Code, s.redact.Replace(ev.Message))
+		if l.recording && a.joined {
+			perr.What = "record " + cfg.Meeting.Room
+			log.Error("page error while recording", "code", ev.Code, "message", s.redact.Replace(ev.Message))
+			return StopError, perr, true
+		}
+		log.Debug("page error", "code", ev.Code, "message", s.redact.Replace(ev.Message))
+		if a.pendingError == nil {
+			a.pendingError = perr
+		}
+		if ev.Code == "not-jitsi" && !a.joined {
+			// The page cannot join at all: no need to wait for start().
+			return StopError, perr, true
+		}
+	case "participant-joined":
+		s.meta.Joined(ev.ID, ev.Name, ev.time())
+		l.aloneSince = time.Time{}
+		log.Info("participant joined", "id", ev.ID, "name", ev.Name, "present", s.meta.Present())
+	case "participant-left":
+		s.meta.Left(ev.ID, ev.time())
+		log.Info("participant left", "id", ev.ID, "present", s.meta.Present())
+		if s.meta.Present() == 0 && l.aloneSince.IsZero() {
+			l.aloneSince = time.Now()
+		}
+	case "participant-renamed":
+		s.meta.Renamed(ev.ID, ev.Name)
+		log.Info("participant renamed", "id", ev.ID, "name", ev.Name)
+	case "dominant-speaker":
+		s.meta.Speaker(ev.ID, ev.time())
+		log.Debug("dominant speaker", "id", ev.ID)
+	case "track":
+		log.Debug("track", "id", ev.ID, "kind", ev.Kind, "video_type", ev.VideoType, "muted", ev.Muted)
+	case "encoder":
+		s.mu.Lock()
+		s.videoCodec = ev.VideoCodec
+		s.mu.Unlock()
+		s.meta.SetEncoder(metadata.Encoder{
+			MimeType: ev.MimeType, VideoCodec: ev.VideoCodec, AudioCodec: ev.AudioCodec,
+			VideoCopied: ffmpeg.CanCopyVideo(ev.VideoCodec), Container: "mp4 (fragmented)",
+			Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate, AudioBitrate: cfg.AudioBitrate,
+		})
+		log.Info("encoder", "mime_type", ev.MimeType, "video", ev.VideoCodec, "audio", ev.AudioCodec,
+			"video_copied", ffmpeg.CanCopyVideo(ev.VideoCodec), "gen", ev.Gen)
+	case "stats":
+		l.lastStats = ev
+		log.Debug("stats", "participants", ev.Participants, "video_tracks", ev.VideoTracks,
+			"audio_tracks", ev.AudioTracks, "fps", ev.FPS)
+		if l.recording && ev.FPS > 0 && ev.FPS < 0.6*float64(cfg.FPS) && time.Since(l.lastFPSWarn) > 30*time.Second {
+			l.lastFPSWarn = time.Now()
+			log.Warn("composite frame rate is low (CPU starved?)", "fps", ev.FPS, "want", cfg.FPS)
+		}
+	case "reconnecting":
+		l.reconnecting = true
+		s.meta.GapStarted(ev.time(), metadata.GapReconnecting)
+		giveUp := cfg.ReconnectTimeout
+		if giveUp == 0 {
+			giveUp = defaultReconnectTimeout
+		}
+		log.Warn("lost the meeting; reconnecting", "reason", ev.Reason, "give_up_after", giveUp.String())
+	case "reconnected":
+		l.reconnecting = false
+		s.meta.GapEnded(ev.time(), metadata.GapReconnecting)
+		s.meta.Reconnected()
+		if s.meta.Present() == 0 {
+			l.aloneSince = time.Now()
+		}
+		log.Info("reconnected to the meeting", "attempts", ev.Attempts)
+	case "media-gap":
+		switch ev.State {
+		case "start":
+			s.meta.GapStarted(ev.time(), metadata.GapNoMedia)
+			log.Warn("no media from the meeting", "since", ev.time().UTC().Format(time.RFC3339), "for", time.Since(ev.time()).Round(100*time.Millisecond).String())
+		case "end":
+			s.meta.GapEnded(ev.time(), metadata.GapNoMedia)
+			log.Info("media from the meeting again", "gap", s.openGapLength(ev.time()))
+		}
+	case "stopped":
+		if l.recording && a.joined {
+			log.Info("stopping: the page stopped recording")
+			return StopMeetingEnded, nil, true
+		}
+	default:
+		log.Debug("unknown page event", "type", ev.Type)
+	}
+	return "", nil, false
+}
+
+// endSegment accounts for a segment's end; closeIt also ends its FFmpeg
+// (stdin EOF: it writes the last fragment).
+func (s *session) endSegment(sg *segment, at time.Time, closeIt bool) {
+	if closeIt {
+		if err := sg.ff.CloseWithin(s.t.ffmpegClose); err != nil {
+			s.log.Debug("ffmpeg close", "segment", sg.file(), "err", err)
+		}
+	}
+	if !sg.ended {
+		sg.ended = true
+		s.meta.SegmentEnded(sg.file(), at, sg.size())
+	}
+	if s.cur == sg {
+		s.cur = nil
+	}
+}
+
+func (s *session) totalBytes() int64 {
+	var n int64
+	for _, sg := range s.segs {
+		n += sg.size()
+	}
+	return n
+}
+
+func (s *session) liveSnapshot() metadata.Recording {
+	if sg := s.cur; sg != nil {
+		s.meta.SegmentSize(sg.file(), sg.size())
+	}
+	return s.meta.Snapshot(time.Time{}, s.totalBytes(), "", nil)
+}
+
+// openGapLength is how long the no-media gap that ends at end lasted, as
+// text for the log.
+func (s *session) openGapLength(end time.Time) string {
+	gaps := s.meta.Snapshot(time.Time{}, 0, "", nil).Gaps
+	for i := len(gaps) - 1; i >= 0; i-- {
+		if g := gaps[i]; g.Reason == metadata.GapNoMedia && g.To != nil {
+			return (time.Duration((*g.To - g.From) * float64(time.Second))).Round(100 * time.Millisecond).String()
+		}
+	}
+	return ""
+}
+
+// defaultReconnectTimeout is the page's when start() gets none.
+const defaultReconnectTimeout = 2 * time.Minute
+
+// noMediaMs without inbound media is a media gap (page contract).
+const noMediaMs = 4000
 
 // startPage navigates to the recorder page and calls window.recorder.start.
 func (s *session) startPage(ctx context.Context) error {
@@ -526,8 +717,11 @@ func (s *session) startPage(ctx context.Context) error {
 		JWT: cfg.Meeting.JWT, Password: cfg.Password, DisplayName: cfg.DisplayName,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 		VideoBitsPerSecond: cfg.VideoBitrate, AudioBitsPerSecond: cfg.AudioBitrate,
-		ChunkMs: 1000, MimeTypes: mimeTypes, ConfigOverrides: cfg.Meeting.ConfigOverrides,
-		AudioOnly: cfg.AudioOnly,
+		ChunkMs: int(chunkLength / time.Millisecond), MimeTypes: mimeTypes, ConfigOverrides: cfg.Meeting.ConfigOverrides,
+		AudioOnly:          cfg.AudioOnly,
+		ReconnectTimeoutMs: cfg.ReconnectTimeout.Milliseconds(),
+		NoMediaMs:          noMediaMs,
+		RejoinAfterMs:      cfg.NoMediaTimeout.Milliseconds(),
 	})
 	if err != nil {
 		return err
@@ -564,144 +758,31 @@ func (s *session) joinError(err error, joinCtx context.Context) error {
 	return &Error{Kind: KindBrowser, What: what, Err: err, Hint: "run with LOG_LEVEL=debug for details"}
 }
 
-// readBindings decodes the page's events: chunks go to the writer, the
-// rest to the session loop. Chunks are closed after "stopped", which the
-// page emits after its last chunk.
-func (s *session) readBindings(events iter.Seq2[runtime.EventBindingCalled, error]) {
-	closed := false
-	closeChunks := func() {
-		if !closed {
-			closed = true
-			close(s.chunks)
-		}
-	}
-	defer closeChunks()
-	for ev, err := range events {
-		if err != nil {
-			return
-		}
-		if ev.Name != page.EmitBinding {
-			continue
-		}
-		pe, err := decodeEvent(ev.Payload)
-		if err != nil {
-			s.log.Warn("bad page event", "err", err)
-			continue
-		}
-		if pe.Type == "chunk" {
-			if closed {
-				s.log.Warn("media chunk after the page stopped dropped", "seq", pe.Seq)
-				continue
-			}
-			select {
-			case s.chunks <- chunk{seq: pe.Seq, data: pe.Data}:
-			case <-s.readerCtx.Done():
-				return
-			}
-			continue
-		}
-		if pe.Type == "stopped" {
-			closeChunks()
-		}
-		select {
-		case s.events <- pe:
-		default:
-			s.log.Warn("page event dropped: session busy", "type", pe.Type)
-		}
-	}
-}
-
-// writeChunks feeds the chunks to FFmpeg in order, starting FFmpeg with
-// the first one (whose header says the codec).
-func (s *session) writeChunks(ctx context.Context) {
-	defer close(s.writerDone)
-	var ff *ffmpeg.Process
-	var next int64
-	failed := false
-	for c := range s.chunks {
-		if failed {
-			continue // drain so the reader never blocks
-		}
-		switch {
-		case c.seq < next:
-			s.log.Warn("duplicate media chunk dropped", "seq", c.seq)
-			continue
-		case c.seq > next:
-			if ff == nil {
-				s.log.Error("first media chunk missing; cannot decode the stream", "seq", c.seq)
-				s.writerErr <- fmt.Errorf("media stream starts at chunk %d, not 0", c.seq)
-				failed = true
-				continue
-			}
-			s.log.Warn("media chunks missing: the recording has a gap", "from", next, "to", c.seq-1)
-		}
-		next = c.seq + 1
-		data, err := base64.StdEncoding.DecodeString(c.data)
-		if err != nil {
-			s.log.Warn("bad media chunk", "seq", c.seq, "err", err)
-			continue
-		}
-		if ff == nil {
-			ff, err = s.startFFmpeg(ctx, data)
-			if err != nil {
-				s.writerErr <- err
-				failed = true
-				continue
-			}
-			s.mu.Lock()
-			s.ff = ff
-			s.mu.Unlock()
-			s.ffStarted <- struct{}{}
-		}
-		if _, err := ff.Write(data); err != nil {
-			s.writerErr <- err
-			failed = true
-			continue
-		}
-		s.chunksWritten.Add(1)
-		s.lastChunk.Store(time.Now().UnixNano())
-	}
-}
-
-func (s *session) startFFmpeg(ctx context.Context, header []byte) (*ffmpeg.Process, error) {
-	s.mu.Lock()
-	codec := s.videoCodec
-	s.mu.Unlock()
-	if sniffed := ffmpeg.SniffVideoCodec(header); sniffed != "" {
-		codec = sniffed // the stream itself is the truth
-	}
-	s.log.Debug("starting ffmpeg", "video_codec", codec, "copy_video", ffmpeg.CanCopyVideo(codec))
-	return ffmpeg.Start(ctx, ffmpeg.Options{
-		Binary: s.cfg.FFmpegPath, Output: s.outPath, VideoCodec: codec,
-		VideoBitrate: s.cfg.VideoBitrate, AudioBitrate: s.cfg.AudioBitrate, FPS: s.cfg.FPS,
-		AudioOnly: s.cfg.AudioOnly,
-		// The file ends at RECORD_DURATION of media even if the stop
-		// reaches the page late (a busy machine).
-		MaxDuration: s.cfg.Duration,
-		StopTimeout: s.t.ffmpegClose, Logger: s.log.With("proc", "ffmpeg"),
-	})
-}
-
-// finalize stops the page (its last chunk, then "stopped"), waits for the
-// writer to hand everything to FFmpeg, and returns FFmpeg for closing.
-// recorded is false when no media reached FFmpeg. It takes at most
-// stopPage + 1 s, so with FFmpeg's close the whole stop stays under 5 s.
-// The page leaves the meeting after "stopped"; pageLeft is closed when
-// it is done (or gave up), so the caller can give it a moment.
-func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Process, recorded bool, pageLeft <-chan struct{}) {
+// finalize stops the page (its last chunk, then "stopped") and waits for
+// the writer to hand everything to FFmpeg; run then closes FFmpeg. It
+// takes at most stopPage + 1 s, so with FFmpeg's close the whole stop
+// stays under 5 s. The page leaves the meeting after "stopped"; pageLeft
+// is closed when it is done (or gave up), so the caller can give it a
+// moment.
+func (s *session) finalize(reason string) (pageLeft <-chan struct{}) {
 	start := time.Now()
 	stopPage := s.t.stopPage
 	if unhurried(reason) {
 		stopPage = s.t.stopPageUnhurried
 	}
 	left := make(chan struct{})
+	a := s.att
+	if a == nil {
+		close(left)
+		return left
+	}
 	select {
-	case <-b.Done():
+	case <-a.b.Done():
 		close(left)
 	default:
 		go func() {
 			defer close(left)
-			stopCtx, cancel := context.WithTimeout(b.Context(), stopPage+2*time.Second)
+			stopCtx, cancel := context.WithTimeout(a.b.Context(), stopPage+2*time.Second)
 			defer cancel()
 			res, err := chromedp.Run(stopCtx, chromedp.Evaluate[string](stopExpression, chromedp.EvalAwaitPromise))
 			if err != nil || res != "" {
@@ -711,18 +792,32 @@ func (s *session) finalize(b *browser.Browser, reason string) (ff *ffmpeg.Proces
 	}
 	// After "stopped" the reader closes the chunks and the writer ends once
 	// it wrote them all.
-	if !closedWithin(s.writerDone, stopPage) {
+	if !closedWithin(a.writerDone, stopPage) {
 		if s.chunksWritten.Load() > 0 {
 			s.log.Warn("page did not confirm its last chunk; finishing with what arrived")
 		}
-		s.stopReader() // the reader closes the chunks; the writer drains them
-		if !closedWithin(s.writerDone, time.Second) {
+		a.stop() // the reader closes the chunks; the writer drains them
+		if !closedWithin(a.writerDone, time.Second) {
 			s.log.Warn("media writer still busy; closing FFmpeg anyway")
 		}
 	}
-	ff = s.ffmpeg()
+	// A segment may have started while the loop was no longer looking.
+	for {
+		select {
+		case sg := <-s.segStarted:
+			if prev := s.cur; prev != nil {
+				s.endSegment(prev, time.Now(), true)
+			}
+			s.cur = sg
+			s.segs = append(s.segs, sg)
+			s.meta.SegmentStarted(sg.file(), sg.startedAt, sg.reason)
+			continue
+		default:
+		}
+		break
+	}
 	s.log.Debug("page stopped", "took", time.Since(start).Round(time.Millisecond).String(), "reason", reason)
-	return ff, ff != nil && s.chunksWritten.Load() > 0, left
+	return left
 }
 
 // unhurried reports whether nobody waits for a stop for this reason: a
