@@ -206,7 +206,11 @@ func (s *Sampler) sample(time.Time) {
 			label, ok := s.labels[k]
 			if !ok {
 				label = processLabel(s.fs, part, p)
-				s.labels[k] = label
+				// Between fork and exec a process has no command line
+				// yet: ask again next time.
+				if !strings.HasSuffix(label, ":unknown") {
+					s.labels[k] = label
+				}
 			}
 			if !first {
 				d := p.Ticks - min(s.prev[k], p.Ticks)
