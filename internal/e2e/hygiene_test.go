@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// processesMentioning lists the live processes whose command line contains
+// s: every Chromium process names its profile (also in the zygote's
+// rewritten command lines, and in sandboxed processes whose environment
+// carries no tag), FFmpeg its output file.
+func processesMentioning(s string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), s) || isZombie(atoi(e.Name())) {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
+		out = append(out, e.Name()+":"+strings.TrimSpace(string(comm)))
+	}
+	return out
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
+
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestTwentyRecorderProcessesLeaveNothingBehind runs the real binary 20
+// times against one lab meeting, stopping alternately at RECORD_DURATION
+// and by SIGTERM, and then finds no process of theirs (by environment tag
+// and by command line), nothing in their TMPDIR (Chromium profiles, its
+// socket directories, temp files) and no new /dev/shm entry.
+func TestTwentyRecorderProcessesLeaveNothingBehind(t *testing.T) {
+	const runs = 20
+	l := startLab(t, "cycles", 1, 1)
+	tmp, err := os.MkdirTemp("", "jr-e2e-hygiene-tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	recDir := t.TempDir()
+	shmBefore := names(t, "/dev/shm")
+
+	start := time.Now()
+	for i := range runs {
+		file := fmt.Sprintf("run%02d.mp4", i)
+		tag := fmt.Sprintf("JR_E2E_TAG=%s-%d-%d", t.Name(), i, time.Now().UnixNano())
+		cmd := exec.Command(recorderBin)
+		cmd.Env = append(os.Environ(), tag, "TMPDIR="+tmp, "ROOM_URL="+l.MeetingURL("cycles"),
+			"RECORDINGS_DIR="+recDir, "OUTPUT_FILE="+file, "LOG_FORMAT=text", "RESOLUTION=640x360")
+		how := "duration"
+		if i%2 == 0 {
+			cmd.Env = append(cmd.Env, "RECORD_DURATION=2")
+		} else {
+			how = "SIGTERM"
+		}
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		runStart := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		if how == "SIGTERM" {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if st, err := os.Stat(filepath.Join(recDir, file)); err == nil && st.Size() > 20_000 {
+					break
+				}
+			}
+			time.Sleep(time.Second)
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("run %d (%s) did not end within 60 s:\n%s", i, how, out.String())
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("run %d (%s): exit code %d\n%s", i, how, code, out.String())
+		}
+		st, err := os.Stat(filepath.Join(recDir, file))
+		if err != nil || st.Size() == 0 {
+			t.Fatalf("run %d (%s): no recording: %v", i, how, err)
+		}
+		t.Logf("run %2d stopped by %-8s: %7d bytes, took %s", i, how, st.Size(), time.Since(runStart).Round(10*time.Millisecond))
+		assertNoLeftovers(t, tag)
+	}
+	t.Logf("%d runs took %s", runs, time.Since(start).Round(time.Second))
+
+	var left []string
+	for range 50 {
+		if left = append(processesMentioning(tmp), processesMentioning(recDir)...); len(left) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("processes left after %d runs: %v", runs, left)
+	}
+	if n := names(t, tmp); len(n) > 0 {
+		t.Errorf("left in TMPDIR after %d runs (profiles, Chromium's socket dirs, temp files): %v", runs, n)
+	}
+	for _, n := range names(t, "/dev/shm") {
+		if !slices.Contains(shmBefore, n) {
+			t.Errorf("new in /dev/shm after %d runs: %s", runs, n)
+		}
+	}
+	if n := names(t, recDir); len(n) != 2*runs {
+		t.Errorf("recordings dir holds %d entries, want an MP4 and a JSON per run: %v", len(n), n)
+	}
+}
