@@ -27,9 +27,13 @@ import (
 func chromiumRole(cmdline []byte) string {
 	args := strings.Fields(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
 	typ, sub := "", ""
-	renderer := false
+	renderer, webUI := false, false
 	for _, a := range args {
 		switch {
+		case a == "--top-chrome-webui":
+			// Headless Chromium still renders its (invisible) browser UI
+			// in a renderer of its own, apart from the page's.
+			webUI = true
 		case strings.HasPrefix(a, "--type="):
 			typ = strings.TrimPrefix(a, "--type=")
 		case strings.HasPrefix(a, "--utility-sub-type="):
@@ -43,6 +47,8 @@ func chromiumRole(cmdline []byte) string {
 		// network.mojom.NetworkService -> utility:network
 		name, _, _ := strings.Cut(sub, ".")
 		return "utility:" + name
+	case typ == "renderer" && webUI:
+		return "renderer:browser-ui"
 	case typ != "":
 		return typ
 	case renderer:
