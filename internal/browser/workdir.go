@@ -30,15 +30,16 @@ const workDirPrefix = "jitsi-browser-"
 // long TMPDIR the work directory goes to /tmp instead.
 func newWorkDir(log *slog.Logger) (string, error) {
 	parent := os.TempDir()
-	const socketSuffix = len("/jitsi-browser-4194304-1234567890/org.chromium.Chromium.XXXXXX/SingletonSocket")
-	if len(parent)+socketSuffix >= 107 {
+	name := fmt.Sprintf("%s%d-", workDirPrefix, os.Getpid())
+	const random, socket = len("1234567890"), len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+	if len(parent)+1+len(name)+random+socket > 107 {
 		log.Debug("TMPDIR too long for Chromium's socket; its temp files go to /tmp", "tmpdir", parent)
 		parent = "/tmp"
 	}
 	if n := removeStaleWorkDirs(parent); n > 0 {
 		log.Debug("removed work directories of dead browsers", "count", n)
 	}
-	return os.MkdirTemp(parent, fmt.Sprintf("%s%d-", workDirPrefix, os.Getpid()))
+	return os.MkdirTemp(parent, name)
 }
 
 // removeStaleWorkDirs removes the work directories in tmp whose owning

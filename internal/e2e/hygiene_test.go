@@ -58,7 +58,7 @@ func names(t *testing.T, dir string) []string {
 func TestTwentyRecorderProcessesLeaveNothingBehind(t *testing.T) {
 	const runs = 20
 	l := startLab(t, "cycles", 1, 1)
-	tmp, err := os.MkdirTemp("", "jr-e2e-hygiene-tmp")
+	tmp, err := os.MkdirTemp("", "jrh") // short: Chromium's socket path below it has a length limit
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +94,9 @@ func TestTwentyRecorderProcessesLeaveNothingBehind(t *testing.T) {
 				}
 			}
 			time.Sleep(time.Second)
+			if n := names(t, tmp); !slices.ContainsFunc(n, func(s string) bool { return strings.HasPrefix(s, "jitsi-browser-") }) {
+				t.Errorf("run %d: TMPDIR holds %v while recording, want the browser's work directory (else this test checks nothing)", i, n)
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
 		}
 		select {
@@ -135,5 +138,39 @@ func TestTwentyRecorderProcessesLeaveNothingBehind(t *testing.T) {
 	}
 	if n := names(t, recDir); len(n) != 2*runs {
 		t.Errorf("recordings dir holds %d entries, want an MP4 and a JSON per run: %v", len(n), n)
+	}
+}
+
+// TestSIGKILLedRecorderFilesAreRemovedByTheNextRun: a SIGKILLed recorder
+// cannot clean up; its Chromium dies with it (parent-death signal) but the
+// browser's work directory (profile, socket directory) stays until the
+// next recorder starts, which removes it.
+func TestSIGKILLedRecorderFilesAreRemovedByTheNextRun(t *testing.T) {
+	l := startLab(t, "killed", 1, 1)
+	tmp, err := os.MkdirTemp("", "jrk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	env := []string{"TMPDIR=" + tmp, "RESOLUTION=640x360"}
+
+	killed := startRecorder(t, l, "killed", env...)
+	killed.waitRecording(t, 40*time.Second)
+	t.Logf("in TMPDIR while recording: %v", names(t, tmp))
+	signal(t, killed, syscall.SIGKILL)
+	killed.wait(t, 10*time.Second)
+	assertNoLeftovers(t, killed.tag)
+	stale := names(t, tmp)
+	t.Logf("left in TMPDIR by the SIGKILLed recorder: %v", stale)
+	if len(stale) == 0 {
+		t.Fatal("nothing left behind by a SIGKILLed recorder: the test cannot show the cleanup")
+	}
+
+	next := startRecorder(t, l, "killed", append(env, "RECORD_DURATION=2", "OUTPUT_FILE=next.mp4")...)
+	if code := next.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("next run: exit code %d", code)
+	}
+	if n := names(t, tmp); len(n) > 0 {
+		t.Errorf("TMPDIR after the next run: %v (want the SIGKILLed run's files gone too)", n)
 	}
 }

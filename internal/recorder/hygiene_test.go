@@ -91,7 +91,7 @@ func TestTwentyRunsInOneProcessLeaveNothingBehind(t *testing.T) {
 	// The lab's own browser started before TMPDIR changes; everything the
 	// recorder creates in TMPDIR lands in tmp.
 	recDir := filepath.Join(t.TempDir(), "recordings")
-	tmp, err := os.MkdirTemp("", "jr-hygiene-tmp")
+	tmp, err := os.MkdirTemp("", "jrh") // short: Chromium's socket path below it has a length limit
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +119,9 @@ func TestTwentyRunsInOneProcessLeaveNothingBehind(t *testing.T) {
 			go func() { // cancel once media is on disk, as SIGTERM would
 				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 					if st, err := os.Stat(filepath.Join(recDir, cfg.OutputFile)); err == nil && st.Size() > 20_000 {
+						if n := dirNames(t, tmp); !slices.ContainsFunc(n, func(s string) bool { return strings.HasPrefix(s, "jitsi-browser-") }) {
+							t.Errorf("cycle %d: TMPDIR holds %v while recording, want the browser's work directory (else this test checks nothing)", i, n)
+						}
 						time.Sleep(time.Second)
 						break
 					}
