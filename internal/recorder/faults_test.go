@@ -350,7 +350,7 @@ func TestFFmpegFailingTooOftenExits6KeepingSegments(t *testing.T) {
 	noOrphans(t)
 }
 
-// TestDiskFullStopsWithExit8 records into a 400 kB tmpfs, which fills up
+// TestDiskFullStopsWithExit8 records into a 200 kB tmpfs, which fills up
 // after a few seconds. The tmpfs is mounted in a private mount namespace:
 // the test re-runs itself under unshare -m.
 func TestDiskFullStopsWithExit8(t *testing.T) {
@@ -373,7 +373,7 @@ func TestDiskFullStopsWithExit8(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=400k"); err != nil {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=200k"); err != nil {
 		t.Fatal("mount tmpfs: ", err)
 	}
 	defer syscall.Unmount(dir, syscall.MNT_DETACH)
