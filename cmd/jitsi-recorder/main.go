@@ -14,12 +14,19 @@
 //
 //	0  recorded and finished: duration reached, SIGINT/SIGTERM, meeting ended or recorder alone
 //	1  other failure
-//	2  bad input or usage
-//	3  join failed: deployment unreachable, not Jitsi Meet, conference or JWT refused
+//	2  bad input or usage (see the message)
+//	3  join failed: deployment unreachable, not a Jitsi Meet deployment, conference or JWT refused
 //	4  refused: room password missing or wrong, members-only room, lobby not passed, kicked
-//	5  browser (Chromium) failure
-//	6  FFmpeg or output failure, including a full disk
+//	5  browser (Chromium) failure: it failed more than 3 times in 10 minutes, or could not start
+//	6  FFmpeg or output failure: FFmpeg failed more than 3 times in 10 minutes, or the file could not be written
 //	7  join timeout (JOIN_TIMEOUT)
+//	8  disk full: the recording so far is kept; free space in RECORDINGS_DIR
+//
+// Faults during a recording do not end it: when FFmpeg dies, the recording
+// goes on in a new file (<name>.part2.mp4, ...); when Chromium crashes or
+// hangs, a new one joins again and records into a new file; when the
+// meeting is lost, the page rejoins (RECONNECT_TIMEOUT). The metadata file
+// lists the segments, the gaps and the restarts.
 //
 // Errors are printed as one line: "jitsi-recorder: <what>: <why> (<fix hint>)".
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/recorder"
 
 	"bytes"
 	"errors"
@@ -46,7 +47,7 @@ func runBin(t *testing.T, bin string, env []string, args ...string) (stdout, std
 func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 	bin := build(t)
 	out, _, code := runBin(t, bin, nil, "--help")
-	if code != 0 || !strings.Contains(out, "ROOM_URL") || !strings.Contains(out, "Exit codes") {
+	if code != 0 || !strings.Contains(out, "ROOM_URL") || !strings.Contains(out, "Exit codes") || !strings.Contains(out, "8  disk full") {
 		t.Fatalf("--help: code %d\n%s", code, out)
 	}
 	for _, env := range [][]string{
@@ -215,4 +216,18 @@ func zombie(pid int) bool {
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(fields) > 0 && fields[0] == "Z"
+}
+
+// TestDocCommentListsTheExitCodesOfHelp keeps the package documentation and
+// --help in step.
+func TestDocCommentListsTheExitCodesOfHelp(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(recorder.ExitCodesHelp), "\n")[1:] {
+		if !strings.Contains(string(src), "//\t"+strings.TrimSpace(line)+"\n") {
+			t.Errorf("main.go's doc comment lacks %q", strings.TrimSpace(line))
+		}
+	}
 }
