@@ -334,6 +334,11 @@ func readProc(pid int) (proc, bool) {
 	p.comm = strings.TrimSpace(string(comm))
 	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	p.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(p.args) == 1 {
+		// Zygote children set their title over argv: one string with
+		// spaces between the arguments.
+		p.args = strings.Fields(p.args[0])
+	}
 	return p, true
 }
 
@@ -374,7 +379,9 @@ func chromiumBrowser(t *testing.T, r *recording) proc {
 func pageRenderer(t *testing.T, r *recording) proc {
 	t.Helper()
 	var best proc
-	for _, p := range descendants(chromiumBrowser(t, r).pid) {
+	browser := chromiumBrowser(t, r)
+	below := descendants(browser.pid)
+	for _, p := range below {
 		if typ, _ := p.flag("--type"); p.isChromium() && typ == "renderer" {
 			if _, ext := p.flag("--extension-process"); !ext && p.cpuTick >= best.cpuTick {
 				best = p
@@ -382,7 +389,12 @@ func pageRenderer(t *testing.T, r *recording) proc {
 		}
 	}
 	if best.pid == 0 {
-		t.Fatalf("no Chromium renderer below the recorder's Chromium (single-process mode?): %v", processesTagged(r.tag))
+		var kids []string
+		for _, p := range below {
+			typ, _ := p.flag("--type")
+			kids = append(kids, fmt.Sprintf("%d:%s(%s)", p.pid, p.comm, typ))
+		}
+		t.Fatalf("no Chromium renderer below the recorder's Chromium %d %v: below it %v; tagged %v", browser.pid, browser.args, kids, processesTagged(r.tag))
 	}
 	return best
 }
