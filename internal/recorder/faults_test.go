@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/config"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/metadata"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 func TestSegmentPathsSitBesideTheFirstFile(t *testing.T) {
@@ -296,6 +298,58 @@ func TestHungPageRestartsBrowserWithinWatchdogBounds(t *testing.T) {
 	}
 	checkSegments(t, o, metadata.SegmentStart, metadata.SegmentBrowserRestart)
 	noOrphans(t)
+}
+
+// TestStoppedBrowserIsKilledAndReplaced freezes Chromium and all its
+// processes (SIGSTOP): the watchdog finds it, the frozen processes are
+// killed (none stays behind) and a new browser records the rest.
+func TestStoppedBrowserIsKilledAndReplaced(t *testing.T) {
+	var frozen []int
+	dirs := make(chan string, 1)
+	afterMedia(t, dirs, 3*time.Second, func(string) {
+		procs := (procfs.FS{Root: "/proc"}).List()
+		for _, pid := range childrenNamed("chromium") {
+			frozen = append(frozen, procfs.Descendants(procs, pid)...)
+		}
+		t.Logf("SIGSTOP %v", frozen)
+		for _, pid := range frozen {
+			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+	})
+	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins},
+		func(c *config.Config) {
+			c.Duration = 25 * time.Second
+			dirs <- c.RecordingsDir
+		},
+		func(tt *timings) { tt.watchdogEvery, tt.watchdogTimeout = time.Second, 3*time.Second })
+	if o.err != nil || o.res.StopReason != StopDuration {
+		t.Fatalf("want stop %q and no error, got %q %v", StopDuration, o.res.StopReason, o.err)
+	}
+	if !strings.Contains(o.logs.String(), "CDP watchdog") {
+		t.Fatal("not found by the watchdog")
+	}
+	checkSegments(t, o, metadata.SegmentStart, metadata.SegmentBrowserRestart)
+	if len(frozen) == 0 {
+		t.Fatal("nothing was frozen")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range frozen {
+		for {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil || zombieProc(pid) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("frozen process %d still there", pid)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	noOrphans(t)
+}
+
+func zombieProc(pid int) bool {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err != nil || strings.Contains(string(st), ") Z ")
 }
 
 func TestBrowserFailingTooOftenExits5KeepingSegments(t *testing.T) {

@@ -790,6 +790,10 @@ func (s *session) finalize(reason string) (pageLeft <-chan struct{}) {
 			}
 		}()
 	}
+	if !a.joined && (s.cur == nil || s.cur.attempt != a) {
+		// A browser still joining (a restart) has no media to wait for.
+		a.stop()
+	}
 	// After "stopped" the reader closes the chunks and the writer ends once
 	// it wrote them all.
 	if !closedWithin(a.writerDone, stopPage) {
