@@ -246,6 +246,38 @@ func TestBrowserDeathRestartsBrowserIntoNewSegment(t *testing.T) {
 	noOrphans(t)
 }
 
+// TestSignalDuringBrowserRestartFinalizesQuickly: a stop while the new
+// browser is still joining keeps what was recorded and takes < 5 s.
+func TestSignalDuringBrowserRestartFinalizesQuickly(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var cancelledAt time.Time
+	dirs := make(chan string, 1)
+	afterMedia(t, dirs, 3*time.Second, func(string) {
+		killAll(t, "chromium")
+		time.Sleep(500 * time.Millisecond)
+		cancelledAt = time.Now()
+		cancel()
+	})
+	o := recordWith(t, ctx, fakeDeployment{driver: aliceJoins}, func(c *config.Config) {
+		c.Duration = 30 * time.Second
+		dirs <- c.RecordingsDir
+	}, nil)
+	stopTook := time.Since(cancelledAt)
+	t.Logf("stop took %s", stopTook.Round(time.Millisecond))
+	if o.err != nil || o.res.StopReason != StopSignal {
+		t.Fatalf("got %q %v", o.res.StopReason, o.err)
+	}
+	if stopTook > 5*time.Second {
+		t.Fatalf("finalize took %s, want < 5 s", stopTook)
+	}
+	meta := checkSegments(t, o, metadata.SegmentStart)
+	if meta.BrowserRestarts != 1 || len(meta.Gaps) != 1 {
+		t.Fatalf("metadata %s", segmentsJSON(meta))
+	}
+	noOrphans(t)
+}
+
 // hangPage makes the page's main thread spin forever 3 s after the join:
 // no chunk, no answer to CDP.
 const hangPage = `
