@@ -384,6 +384,37 @@ func zombieProc(pid int) bool {
 	return err != nil || strings.Contains(string(st), ") Z ")
 }
 
+// pauseRecorder pauses the page's MediaRecorder 3 s after the join: the
+// page answers CDP but sends no chunk (a stalled page).
+const pauseRecorder = `
+(function () {
+	const MR = window.MediaRecorder;
+	window.MediaRecorder = class extends MR {
+		constructor(...args) { super(...args); window.lastRecorder = this; }
+	};
+	const proto = JitsiMeetJS.JitsiConnection.prototype;
+	const init = proto.initJitsiConference;
+	proto.initJitsiConference = function (name, options) {
+		const conf = init.call(this, name, options);
+		conf.addEventListener('conference.joined', () => setTimeout(() => window.lastRecorder.pause(), 3000));
+		return conf;
+	};
+})();`
+
+func TestStalledPageRestartsBrowser(t *testing.T) {
+	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraOnce: pauseRecorder},
+		func(c *config.Config) { c.Duration = 25 * time.Second },
+		func(tt *timings) { tt.stallWarn, tt.stallFail = 2*time.Second, 5*time.Second })
+	if o.err != nil || o.res.StopReason != StopDuration {
+		t.Fatalf("want stop %q and no error, got %q %v", StopDuration, o.res.StopReason, o.err)
+	}
+	if !strings.Contains(o.logs.String(), `reason="no media from the page for`) {
+		t.Fatal("the stall was not the reason for the restart")
+	}
+	checkSegments(t, o, metadata.SegmentStart, metadata.SegmentBrowserRestart)
+	noOrphans(t)
+}
+
 func TestBrowserFailingTooOftenExits5KeepingSegments(t *testing.T) {
 	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extra: hangPage},
 		func(c *config.Config) { c.Duration = 60 * time.Second },
