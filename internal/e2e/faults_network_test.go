@@ -141,7 +141,7 @@ func cutRecorderLink(t *testing.T, l *lab.Lab, room string, percent int) func() 
 }
 
 // TestPacketLossFivePercentKeepsRecording (issue 4, 1b): 5 % of the packets
-// between the recorder and the bridge are lost for 16 s. The recording
+// between the recorder and the bridge are lost for 12 s. The recording
 // goes on in one file, nobody is dropped, and once the loss ends every
 // participant is heard and A/V are in sync. What the loss did to the file
 // is measured on the lossy span.
@@ -151,10 +151,10 @@ func TestPacketLossFivePercentKeepsRecording(t *testing.T) {
 	l := startLab(t, room, 2, 2)
 	r := startRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor))
 	r.waitRecording(t, 40*time.Second)
-	time.Sleep(6 * time.Second)
+	time.Sleep(4 * time.Second)
 	begin := time.Now()
 	undo := cutRecorderLink(t, l, room, 5)
-	time.Sleep(16 * time.Second)
+	time.Sleep(12 * time.Second)
 	undo()
 	end := time.Now()
 	if code := r.wait(t, 90*time.Second); code != 0 {
