@@ -22,6 +22,14 @@ import (
 // ErrNotFound means no Chromium binary could be found.
 var ErrNotFound = errors.New("chromium not found (install Debian's chromium package or set CHROMIUM_PATH)")
 
+// ErrSandboxUnavailable means Chromium, started as a normal user with its
+// sandbox on, could not set the sandbox up: Debian's Chromium has no setuid
+// helper and needs unprivileged user namespaces, which some kernels
+// (sysctl) and container runtimes (seccomp profiles) forbid.
+var ErrSandboxUnavailable = errors.New("Chromium's sandbox cannot start: unprivileged user namespaces are not allowed here " +
+	"(allow them: sysctl user.max_user_namespaces > 0 and kernel.unprivileged_userns_clone=1, " +
+	"or a container seccomp profile that permits them)")
+
 // Options say how to start the browser. The zero value is a headless
 // recorder-style browser with no fake media devices.
 type Options struct {
@@ -283,6 +291,9 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	if err != nil {
 		b.Close()
+		if sandbox && strings.Contains(err.Error(), "No usable sandbox") {
+			return nil, fmt.Errorf("start chromium %s: %w", bin, ErrSandboxUnavailable)
+		}
 		return nil, fmt.Errorf("start chromium %s: %w", bin, err)
 	}
 	log.Debug("chromium started", "binary", bin)

@@ -2,11 +2,13 @@ package browser
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -142,5 +144,49 @@ func TestStaleWorkDirsOfDeadProcessesAreRemoved(t *testing.T) {
 		if !strings.Contains(got, keep) {
 			t.Errorf("%s removed", keep)
 		}
+	}
+}
+
+// TestBlockedUserNamespacesAreNamed reproduces a host that forbids
+// unprivileged user namespaces: the test re-runs itself in a user namespace
+// of its own (as that namespace's root it may set user.max_user_namespaces
+// to 0 for everything below), drops to a normal user there, and starts
+// Chromium with its sandbox on.
+func TestBlockedUserNamespacesAreNamed(t *testing.T) {
+	if _, err := FindBinary(""); err != nil {
+		t.Skip("chromium not installed: ", err)
+	}
+	const inside = "JR_TEST_NO_USERNS"
+	if os.Getenv(inside) != "" {
+		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
+			t.Fatalf("block user namespaces: %v", err)
+		}
+		if err := syscall.Setresgid(65534, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Setresuid(65534, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Start(t.Context(), Options{})
+		t.Logf("start as uid %d without user namespaces: %v", os.Geteuid(), err)
+		if !errors.Is(err, ErrSandboxUnavailable) {
+			t.Fatalf("got %v, want ErrSandboxUnavailable", err)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to map users into a test user namespace")
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBlockedUserNamespacesAreNamed$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), inside+"=1", "TMPDIR=/tmp", "HOME=/tmp")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+	}
+	out, err := cmd.CombinedOutput()
+	t.Logf("inside the user namespace:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestBlockedUserNamespacesAreNamed") {
+		t.Fatalf("re-run: %v", err)
 	}
 }
