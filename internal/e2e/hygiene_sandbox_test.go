@@ -249,12 +249,17 @@ func TestRecordsAsNobodyWithChromiumSandbox(t *testing.T) {
 
 // TestRootRunTurnsSandboxOffWithAWarning: as root Chromium cannot start
 // sandboxed; the recorder turns the sandbox off and says so in its log.
+// The run also carries a JWT and a room password (the lab's anonymous
+// Prosody ignores the one, an open room the other): neither may appear in
+// the debug log (the page's console included) or the metadata.
 func TestRootRunTurnsSandboxOffWithAWarning(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("not root")
 	}
+	const jwt, password = "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoiKiJ9.c2VjcmV0LXNpZ25hdHVyZQ", "pw-never-shown-42"
 	l := startLab(t, "asroot", 1, 1)
-	r := startRecorder(t, l, "asroot", "RECORD_DURATION=3")
+	r := startRecorder(t, l, "asroot", "RECORD_DURATION=3", "LOG_LEVEL=debug", "ROOM_PASSWORD="+password,
+		"ROOM_URL="+l.MeetingURL("asroot")+"?jwt="+jwt)
 	var procs []chromiumProcess
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(procs) == 0; time.Sleep(100 * time.Millisecond) {
 		var pids []int
@@ -278,6 +283,21 @@ func TestRootRunTurnsSandboxOffWithAWarning(t *testing.T) {
 	const warning = "running as root: Chromium's sandbox is off (run as a normal user to keep it on)"
 	if !strings.Contains(r.stderr.String(), warning) {
 		t.Errorf("no warning %q in the log", warning)
+	}
+	meta, err := os.ReadFile(strings.TrimSuffix(r.path(), ".mp4") + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(r.stderr.String(), `msg="page console"`); n == 0 {
+		t.Error("no page console in the debug log: the secret check would see nothing of it")
+	}
+	for _, secret := range append(strings.Split(jwt, "."), password) {
+		if strings.Contains(r.stderr.String(), secret) {
+			t.Errorf("the log shows %q", secret)
+		}
+		if strings.Contains(string(meta), secret) {
+			t.Errorf("the metadata shows %q", secret)
+		}
 	}
 }
 
