@@ -219,12 +219,27 @@ func TestBrowserDeathRestartsBrowserIntoNewSegment(t *testing.T) {
 		killAll(t, "chromium")
 		part2At, part2OK = waitFile(segmentPath(first, 2), 30*time.Second)
 	})
-	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins}, func(c *config.Config) {
+	// The killed browser's recorder stays in a real meeting until the
+	// server drops it: the restarted page sees it, like Alice, on joining.
+	const ghost = `
+(function () {
+	const proto = JitsiMeetJS.JitsiConnection.prototype;
+	const init = proto.initJitsiConference;
+	proto.initJitsiConference = function (name, options) {
+		const conf = init.call(this, name, options);
+		conf.addEventListener('conference.joined', () => fakeMeeting.addRemote('r0', 'Recorder', '#000000', 0));
+		return conf;
+	};
+})();`
+	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraLater: ghost}, func(c *config.Config) {
 		c.Duration = 25 * time.Second
 		dirs <- c.RecordingsDir
 	}, nil)
 	if o.err != nil || o.res.StopReason != StopDuration {
 		t.Fatalf("want stop %q and no error, got %q %v", StopDuration, o.res.StopReason, o.err)
+	}
+	if !strings.Contains(o.logs.String(), "ignoring the previous browser's recorder") {
+		t.Error("the old recorder was not recognised")
 	}
 	if !part2OK {
 		t.Fatal("no media in the second segment within 30 s of the kill")

@@ -326,6 +326,8 @@ type loop struct {
 	// reconnecting: the page lost the meeting and rejoins; nobody is
 	// there meanwhile, which is not "alone".
 	reconnecting bool
+	// seen are the ids of every participant reported so far.
+	seen map[string]bool
 }
 
 // record joins and records until a stop condition; it returns why it
@@ -333,7 +335,7 @@ type loop struct {
 // browser when they fail, within the limits.
 func (s *session) record(ctx context.Context) (string, error) {
 	cfg, log := s.cfg, s.log
-	var l loop
+	l := loop{seen: map[string]bool{}}
 	watch := time.NewTicker(s.t.watchEvery)
 	defer watch.Stop()
 	metaTick := time.NewTicker(s.t.metadataEach)
@@ -584,6 +586,11 @@ func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording 
 			return StopError, perr, true
 		}
 	case "participant-joined":
+		if s.isOwnGhost(a, l, ev) {
+			log.Info("ignoring the previous browser's recorder, still in the meeting until the server drops it", "id", ev.ID, "name", ev.Name)
+			return "", nil, false
+		}
+		l.seen[ev.ID] = true
 		s.meta.Joined(ev.ID, ev.Name, ev.time())
 		l.aloneSince = time.Time{}
 		log.Info("participant joined", "id", ev.ID, "name", ev.Name, "present", s.meta.Present())
@@ -654,6 +661,21 @@ func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording 
 		log.Debug("unknown page event", "type", ev.Type)
 	}
 	return "", nil, false
+}
+
+// ghostWindow: after a browser restart, the meeting still holds the
+// killed browser's recorder for a while (its server session was not
+// closed); the new page reports it among the participants already there.
+const ghostWindow = 10 * time.Second
+
+// isOwnGhost reports whether a participant is the recorder of a previous
+// browser of this session: after a restart, someone with the recorder's
+// display name never seen before, reported while the new page joins.
+func (s *session) isOwnGhost(a *attempt, l *loop, ev pageEvent) bool {
+	if a.n == 1 || l.seen[ev.ID] || ev.Name != s.cfg.DisplayName {
+		return false
+	}
+	return !a.joined || time.Since(a.joinedAt) < ghostWindow
 }
 
 // endSegment accounts for a segment's end; closeIt also ends its FFmpeg

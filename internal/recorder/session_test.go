@@ -44,6 +44,8 @@ type fakeDeployment struct {
 	// extraOnce is appended only the first time the lib is served (the
 	// first browser's page; a restarted browser loads it again).
 	extraOnce string
+	// extraLater is appended every time but the first (restarted browsers).
+	extraLater string
 	noConfig  bool // 404 for config.js
 }
 
@@ -87,6 +89,8 @@ func (d fakeDeployment) start(t *testing.T) *httptest.Server {
 		fmt.Fprint(w, libJS)
 		if served.Add(1) == 1 {
 			fmt.Fprint(w, "\n"+d.extraOnce)
+		} else {
+			fmt.Fprint(w, "\n"+d.extraLater)
 		}
 	})
 	mux.HandleFunc("/favicon.ico", http.NotFound)
