@@ -46,7 +46,7 @@ type fakeDeployment struct {
 	extraOnce string
 	// extraLater is appended every time but the first (restarted browsers).
 	extraLater string
-	noConfig  bool // 404 for config.js
+	noConfig   bool // 404 for config.js
 }
 
 func (d fakeDeployment) start(t *testing.T) *httptest.Server {
