@@ -16,8 +16,19 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/meeting"
 )
 
-// ErrUsage is wrapped by every validation error: the input was wrong.
+// ErrUsage is matched (errors.Is) by every validation error: the input
+// was wrong. Its text is not part of the messages, which start with the
+// setting at fault ("ROOM_URL: ...").
 var ErrUsage = errors.New("invalid configuration")
+
+// usageError is a validation error: one line naming the setting, the
+// problem and the fix.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // ErrHelp is returned when --help was asked for; the help was printed.
 var ErrHelp = flag.ErrHelp
@@ -100,10 +111,10 @@ func Parse(args []string, getenv func(string) string, helpOut io.Writer) (Config
 			PrintHelp(helpOut)
 			return Config{}, ErrHelp
 		}
-		return Config{}, fmt.Errorf("%w: %v (see --help)", ErrUsage, err)
+		return Config{}, usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("%w: unexpected argument %q (use --room-url)", ErrUsage, fs.Arg(0))
+		return Config{}, usagef("unexpected argument %q (use --room-url)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -129,7 +140,7 @@ func build(get func(string) (string, string)) (Config, error) {
 	var c Config
 	var err error
 	bad := func(src, format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrUsage, src, fmt.Sprintf(format, a...))
+		return usagef("%s: %s", src, fmt.Sprintf(format, a...))
 	}
 
 	raw, src := get("room-url")
@@ -137,7 +148,8 @@ func build(get func(string) (string, string)) (Config, error) {
 		return c, bad(src, "required (the meeting to record, e.g. https://meet.example.org/myroom)")
 	}
 	if c.Meeting, err = meeting.Parse(raw); err != nil {
-		return c, bad(src, "%v", err)
+		// "ROOM_URL: ..." already says it is the room URL.
+		return c, bad(src, "%s", strings.TrimPrefix(err.Error(), meeting.ErrInvalidURL.Error()+": "))
 	}
 	if v, src := get("duration"); v != "" {
 		if c.Duration, err = parseDuration(v); err != nil || c.Duration <= 0 {
@@ -238,7 +250,7 @@ func durationOpt(get func(string) (string, string), name string, zeroOK bool) (t
 	v, src := get(name)
 	d, err := parseDuration(v)
 	if err != nil || d < 0 || (d == 0 && !zeroOK) {
-		return 0, fmt.Errorf("%w: %s: %q is not a valid duration (use seconds like 30 or 1m)", ErrUsage, src, v)
+		return 0, usagef("%s: %q is not a valid duration (use seconds like 30 or 1m)", src, v)
 	}
 	return d, nil
 }
@@ -247,7 +259,7 @@ func positiveInt(get func(string) (string, string), name string, lo, hi int) (in
 	v, src := get(name)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%w: %s: %q is not a number from %d to %d", ErrUsage, src, v, lo, hi)
+		return 0, usagef("%s: %q is not a number from %d to %d", src, v, lo, hi)
 	}
 	return n, nil
 }
@@ -265,7 +277,7 @@ func bitrate(get func(string) (string, string), name string, lo, hi int) (int, e
 	f, err := strconv.ParseFloat(s, 64)
 	n := int(f * mult)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%w: %s: %q is not a bitrate from %dk to %dk (e.g. 2500k)", ErrUsage, src, v, lo/1000, hi/1000)
+		return 0, usagef("%s: %q is not a bitrate from %dk to %dk (e.g. 2500k)", src, v, lo/1000, hi/1000)
 	}
 	return n, nil
 }

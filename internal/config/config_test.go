@@ -80,8 +80,8 @@ func TestParseRejectsBadInputWithOneLine(t *testing.T) {
 			if !errors.Is(err, ErrUsage) {
 				t.Fatalf("got %v, want ErrUsage", err)
 			}
-			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), kv[0]) {
-				t.Fatalf("error should be one line naming %s: %q", kv[0], err)
+			if strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), kv[0]) {
+				t.Fatalf("error should be one line starting with %s: %q", kv[0], err)
 			}
 		})
 	}

@@ -166,7 +166,7 @@ func TestBadInputIsRefusedBeforeJoining(t *testing.T) {
 	fast := 20 * time.Second
 	cases := []badCase{
 		{name: "room-url-no-scheme", env: []string{"ROOM_URL=meet.example.org/room"}, code: 2,
-			parts: []string{"ROOM_URL", "has no scheme", "want https://host/room", "--help"}},
+			parts: []string{`jitsi-recorder: ROOM_URL: "meet.example.org/room" has no scheme (want https://host/room)`, "--help"}},
 		{name: "room-url-no-room", env: []string{"ROOM_URL=https://meet.example.org/"}, code: 2,
 			parts: []string{"ROOM_URL", "names no room"}},
 		{name: "room-url-bad-scheme", env: []string{"ROOM_URL=ftp://meet.example.org/room"}, code: 2,
