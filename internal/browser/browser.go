@@ -238,14 +238,14 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	allocOpts = append(allocOpts, chromedp.CombinedOutput(out))
 
-	workDir, err := newWorkDir(log)
+	work, err := newWorkDir(log)
 	if err != nil {
 		return nil, fmt.Errorf("start chromium: work directory: %w", err)
 	}
-	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+workDir))
+	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+work.path))
 	profile := ""
 	if _, ok := opts.ExtraFlags["user-data-dir"]; !ok {
-		profile = filepath.Join(workDir, "profile")
+		profile = filepath.Join(work.path, "profile")
 		allocOpts = append(allocOpts, chromedp.UserDataDir(profile))
 	}
 
@@ -263,7 +263,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 		}),
 	)
 	b := &Browser{allocCtx: allocCtx, cancelAlloc: cancelAlloc, ctx: bctx, cancel: cancel, log: log,
-		workDir: workDir, cleaned: make(chan struct{})}
+		workDir: work.path, cleaned: make(chan struct{})}
 	// Whether Close is called or the caller's context ends: once Chromium
 	// is gone, no helper of it may live on and its files go.
 	go func() {
@@ -273,8 +273,8 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			a.Wait()
 		}
 		killProcessesUsing(profile)
-		if err := removeWorkDir(workDir); err != nil {
-			log.Warn("chromium's work directory not removed", "dir", workDir, "err", err)
+		if err := work.remove(); err != nil {
+			log.Warn("chromium's work directory not removed", "dir", work.path, "err", err)
 		}
 	}()
 

@@ -2,7 +2,6 @@ package browser
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,14 +20,27 @@ import (
 // in TMPDIR) go away with it.
 const workDirPrefix = "jitsi-browser-"
 
+// lockName is the file in a work directory its owner holds an exclusive
+// flock on for as long as the browser lives. The kernel drops the lock when
+// the owner dies, however it dies, so a lock that can be taken marks a
+// stale directory: unlike a PID, this also holds when /tmp is shared
+// between PID namespaces (containers).
+const lockName = "owner.lock"
+
+// workDir is a browser's work directory and the lock that claims it.
+type workDir struct {
+	path string
+	lock *os.File
+}
+
 // newWorkDir first removes the work directories of processes that no
 // longer exist (a recorder that was SIGKILLed could not clean up), then
-// creates this browser's.
+// creates and locks this browser's.
 //
 // Chromium puts a Unix socket below it, whose path must stay under 108
 // bytes (Chromium aborts with "Socket path too long" otherwise): under a
 // long TMPDIR the work directory goes to /tmp instead.
-func newWorkDir(log *slog.Logger) (string, error) {
+func newWorkDir(log *slog.Logger) (*workDir, error) {
 	parent := os.TempDir()
 	name := fmt.Sprintf("%s%d-", workDirPrefix, os.Getpid())
 	const random, socket = len("1234567890"), len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
@@ -39,13 +51,41 @@ func newWorkDir(log *slog.Logger) (string, error) {
 	if n := removeStaleWorkDirs(parent); n > 0 {
 		log.Debug("removed work directories of dead browsers", "count", n)
 	}
-	return os.MkdirTemp(parent, name)
+	path, err := os.MkdirTemp(parent, name)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(path, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		os.RemoveAll(path)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &workDir{path: path, lock: lock}, nil
 }
 
-// removeStaleWorkDirs removes the work directories in tmp whose owning
-// process is gone, and returns how many. A PID that is alive, even if
-// reused by another program, keeps its directory: better a leftover than
-// a live browser's profile pulled away.
+// remove ends the claim and removes the directory, retrying a little: a
+// helper that was just killed may still be writing in it.
+func (w *workDir) remove() error {
+	var err error
+	for range 20 {
+		if err = os.RemoveAll(w.path); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.lock.Close() // after the removal: nobody may take it for stale before
+	return err
+}
+
+// removeStaleWorkDirs removes the work directories in tmp whose lock can
+// be taken (their owner is gone), and returns how many. A directory
+// without a lock file is being created, or is not ours: it stays.
 func removeStaleWorkDirs(tmp string) int {
 	entries, err := os.ReadDir(tmp)
 	if err != nil {
@@ -53,23 +93,23 @@ func removeStaleWorkDirs(tmp string) int {
 	}
 	n := 0
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), workDirPrefix)
-		if !ok || !e.IsDir() {
+		if !strings.HasPrefix(e.Name(), workDirPrefix) || !e.IsDir() {
 			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			continue // alive (or not ours to judge)
 		}
 		dir := filepath.Join(tmp, e.Name())
+		lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			lock.Close() // held: its browser lives
+			continue
+		}
 		killProcessesUsing(filepath.Join(dir, "profile"))
 		if os.RemoveAll(dir) == nil {
 			n++
 		}
+		lock.Close()
 	}
 	return n
 }
@@ -112,17 +152,4 @@ func killProcessesUsing(profile string) {
 			quiet = 0
 		}
 	}
-}
-
-// removeWorkDir removes dir, retrying a little: a helper that was just
-// killed may still be writing in it.
-func removeWorkDir(dir string) error {
-	var err error
-	for range 20 {
-		if err = os.RemoveAll(dir); err == nil {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,57 +92,38 @@ func TestCancelledContextAlsoCleansUp(t *testing.T) {
 
 // TestStaleWorkDirsOfDeadProcessesAreRemoved: a recorder that was SIGKILLed
 // could not remove its browser's directory; the next start does, and
-// leaves those of live processes alone.
-// TestLongTMPDIRFallsBackToTmp: under a TMPDIR too long for Chromium's
-// socket the browser still starts, its work directory in /tmp.
-func TestLongTMPDIRFallsBackToTmp(t *testing.T) {
-	if _, err := FindBinary(""); err != nil {
-		t.Skip("chromium not installed: ", err)
-	}
-	long := filepath.Join(t.TempDir(), strings.Repeat("d", 60))
-	if err := os.MkdirAll(long, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TMPDIR", long)
-	b, err := Start(t.Context(), Options{})
+// leaves those whose owner still holds the lock (another live recorder,
+// whatever PID namespace it is in) and those without a lock alone.
+func TestStaleWorkDirsOfDeadProcessesAreRemoved(t *testing.T) {
+	tmp := shortTempDir(t)
+	t.Setenv("TMPDIR", tmp)
+	log := slog.New(slog.DiscardHandler)
+	live, err := newWorkDir(log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(b.workDir, "/tmp/"+workDirPrefix) {
-		t.Errorf("work directory %s, want one in /tmp", b.workDir)
-	}
-	b.Close()
-	if _, err := os.Stat(b.workDir); !os.IsNotExist(err) {
-		t.Errorf("work directory still there: %v", err)
-	}
-}
-
-func TestStaleWorkDirsOfDeadProcessesAreRemoved(t *testing.T) {
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
+	defer live.remove()
+	dead, err := newWorkDir(log)
+	if err != nil {
 		t.Fatal(err)
 	}
-	tmp := t.TempDir()
-	mk := func(name string) string {
-		dir := filepath.Join(tmp, name)
-		if err := os.MkdirAll(filepath.Join(dir, "profile", "Default"), 0o700); err != nil {
+	os.MkdirAll(filepath.Join(dead.path, "profile", "Default"), 0o700)
+	dead.lock.Close() // its owner died: the kernel dropped the lock
+	unlocked := filepath.Join(tmp, workDirPrefix+"1-789") // no lock file: being created, or not ours
+	other := filepath.Join(tmp, "chromedp-runner42")
+	for _, d := range []string{unlocked, other} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		return name
 	}
-	stale := mk(fmt.Sprintf("%s%d-123", workDirPrefix, dead.Process.Pid))
-	own := mk(fmt.Sprintf("%s%d-456", workDirPrefix, os.Getpid()))
-	live := mk(workDirPrefix + "1-789") // PID 1 is always alive
-	other := mk("chromedp-runner42")    // not ours
 	if n := removeStaleWorkDirs(tmp); n != 1 {
 		t.Errorf("removed %d, want 1", n)
 	}
-	got := strings.Join(entriesOf(t, tmp), " ")
-	if strings.Contains(got, stale) {
-		t.Errorf("stale %s kept", stale)
+	if _, err := os.Stat(dead.path); !os.IsNotExist(err) {
+		t.Errorf("stale %s kept", dead.path)
 	}
-	for _, keep := range []string{own, live, other} {
-		if !strings.Contains(got, keep) {
+	for _, keep := range []string{live.path, unlocked, other} {
+		if _, err := os.Stat(keep); err != nil {
 			t.Errorf("%s removed", keep)
 		}
 	}
