@@ -254,14 +254,13 @@ func TestLockedAndMembersOnlyRoomsAreRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runBad(t, c)
-			// The secret check must have seen the page's console and errors.
-			for _, msg := range []string{`"msg":"page console"`, `"msg":"page error"`} {
-				if n := strings.Count(r.stderr, msg); n == 0 {
-					t.Errorf("no %s in the debug logs: the secret check saw nothing of it", msg)
-				} else {
-					t.Logf("%d log records %s checked for secrets", n, msg)
-				}
+			// The secret check must have seen the page's console. Its error
+			// event is logged only when it arrives before start() fails, a race.
+			n := strings.Count(r.stderr, `"msg":"page console"`)
+			if n == 0 {
+				t.Error("no page console in the debug logs: the secret check saw nothing of the page")
 			}
+			t.Logf("%d page console and %d page error records checked for secrets", n, strings.Count(r.stderr, `"msg":"page error"`))
 		})
 	}
 }
