@@ -6,7 +6,7 @@
 //	jitsi-lab check  [--participants N] [--duration D]
 //	jitsi-lab verify FILE [--participants N | --spec spec.json] [--json]
 //	jitsi-lab demo   [--participants N] [--duration D] [--out DIR]
-//	jitsi-lab bench  [--scenario S] [--duration D] [--runs N] [--json]
+//	jitsi-lab bench  [--scenario S] [--duration D] [--runs N] [--json] [--breakdown]
 //
 // Exit codes: 0 ok, 1 failure (a check did not pass, a part did not start),
 // 2 bad usage.

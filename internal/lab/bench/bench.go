@@ -84,6 +84,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	breakdown := fs.Bool("breakdown", false, "print the per-process and per-thread breakdown too (always in --json)")
 	maxLoad := fs.Float64("max-load", 0, "before each scenario wait until the 1-minute load average is below this (0: don't wait)")
 	loadWait := fs.Duration("load-wait", 10*time.Minute, "longest wait for --max-load; then run anyway and say so")
+	keep := fs.String("keep", "", "keep each run's recording in this directory (for a closer look at frames and sync)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
@@ -115,7 +116,12 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		writeMachine(stdout, res)
 	}
 	audioOnly := recorderSupportsAudioOnly(ctx, bin)
-	cfg := runConfig{Recorder: bin, Duration: *d, Every: *every, Clock: res.Machine.ClockTicks, Log: log, ProcRoot: "/proc"}
+	cfg := runConfig{Recorder: bin, Duration: *d, Every: *every, Clock: res.Machine.ClockTicks, Log: log, ProcRoot: "/proc", Keep: *keep}
+	if *keep != "" {
+		if err := os.MkdirAll(*keep, 0o755); err != nil {
+			return fmt.Errorf("--keep: %w", err)
+		}
+	}
 	for _, sc := range picked {
 		if ctx.Err() != nil {
 			break
@@ -135,6 +141,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		}
 		for i := 0; sr.Unsupported == "" && i < *runs && ctx.Err() == nil; i++ {
 			log.Info("bench run", "scenario", sc.Name, "run", i+1, "of", *runs)
+			cfg.KeepAs = fmt.Sprintf("%s-run%d", sc.Name, i+1)
 			r := runOnce(ctx, sc, cfg)
 			if r.Error != "" {
 				log.Warn("bench run failed", "scenario", sc.Name, "run", i+1, "err", r.Error)

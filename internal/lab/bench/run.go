@@ -4,6 +4,7 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,9 @@ type runConfig struct {
 	Clock    float64       // clock ticks per second
 	Log      *slog.Logger
 	ProcRoot string
+	// Keep is a directory to keep the recording in, as KeepAs.mp4 with
+	// its verifier report as KeepAs.json; "" throws it away.
+	Keep, KeepAs string
 }
 
 // RunResult is one fresh lab + recorder run: its figures by key (see
@@ -206,6 +210,11 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	}
 	for k, v := range outputFigures(rep, st.Size(), cfg.Duration.Seconds(), sc.FPS) {
 		res.Figures[k] = v
+	}
+	if cfg.Keep != "" {
+		if err := keepRecording(file, rep, cfg.Keep, cfg.KeepAs); err != nil {
+			cfg.Log.Warn("could not keep the recording", "err", err)
+		}
 	}
 	if d := rep.DurationS; d > 0 {
 		res.Figures["cpu_s_per_recorded_min.recorder/total"] = res.Figures["cpu_s.recorder/total"] / (d / 60)
@@ -365,4 +374,20 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// keepRecording copies the recording and writes the verifier's report beside it.
+func keepRecording(file string, rep verify.Report, dir, name string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".mp4"), b, 0o644); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name+".json"), j, 0o644)
 }

@@ -32,7 +32,10 @@ const usage = `jitsi-lab: a Jitsi-compatible meeting on loopback, for tests and 
   jitsi-lab demo   [--participants N] [--duration D] [--out DIR]
                    start the lab, record it with jitsi-recorder, verify
   jitsi-lab bench  [--scenario S|all] [--duration D] [--runs N] [--json]
-                   measure what one recording costs (CPU, memory, quality)
+                   [--breakdown] [--senders WxH@FPS] [--max-load L] [--keep DIR]
+                   measure what one recording costs (CPU, memory, quality);
+                   --breakdown adds CPU and memory per Chromium process and
+                   thread; --max-load waits (up to --load-wait) for a quiet machine
 
 Exit codes: 0 ok, 1 failure, 2 bad usage.
 `
