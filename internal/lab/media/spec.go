@@ -114,7 +114,8 @@ func DefaultShape() Shape { return Shape{Width: 640, Height: 360, FPS: 30} }
 // CrowdShape is a cheaper shape for meetings of many participants on a
 // small machine: a quarter of the pixels at half the frame rate still
 // carries the colour, name, counter, tone and markers (a 100 ms flash
-// still spans a frame or two).
+// still spans a frame or two). Nine send-only senders cost 0.85 instead of
+// 1.48 cores and send 150 instead of 520 kbit/s each.
 func CrowdShape() Shape { return Shape{Width: 320, Height: 180, FPS: 15} }
 
 // ParseShape reads "WxH@FPS", e.g. "320x180@15".
