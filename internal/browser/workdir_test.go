@@ -108,7 +108,7 @@ func TestStaleWorkDirsOfDeadProcessesAreRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(dead.path, "profile", "Default"), 0o700)
-	dead.lock.Close() // its owner died: the kernel dropped the lock
+	dead.lock.Close()                                     // its owner died: the kernel dropped the lock
 	unlocked := filepath.Join(tmp, workDirPrefix+"1-789") // no lock file: being created, or not ours
 	other := filepath.Join(tmp, "chromedp-runner42")
 	for _, d := range []string{unlocked, other} {
