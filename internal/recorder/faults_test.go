@@ -482,7 +482,7 @@ func TestFFmpegFailingTooOftenExits6KeepingSegments(t *testing.T) {
 	noOrphans(t)
 }
 
-// TestDiskFullStopsWithExit8 records into a 200 kB tmpfs, which fills up
+// TestDiskFullStopsWithExit8 records into a 512 kB tmpfs, which fills up
 // after a few seconds. The tmpfs is mounted in a private mount namespace:
 // the test re-runs itself under unshare -m.
 func TestDiskFullStopsWithExit8(t *testing.T) {
@@ -505,7 +505,7 @@ func TestDiskFullStopsWithExit8(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=200k"); err != nil {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=512k"); err != nil {
 		t.Fatal("mount tmpfs: ", err)
 	}
 	defer syscall.Unmount(dir, syscall.MNT_DETACH)
@@ -528,6 +528,11 @@ func TestDiskFullStopsWithExit8(t *testing.T) {
 	}
 	if files := segmentFiles(t, o.res.File); len(files) != 1 {
 		t.Fatalf("a full disk must not restart FFmpeg: %v", files)
+	}
+	// The space reserved at the start lets the final metadata say why.
+	meta, _ := readMetadata(t, o.res.MetadataFile)
+	if meta.StopReason != StopError || !strings.Contains(meta.Error, "no space") || len(meta.Segments) != 1 {
+		t.Fatalf("metadata on a full disk: stop %q, error %q, %d segments", meta.StopReason, meta.Error, len(meta.Segments))
 	}
 	if strings.Contains(o.logs.String(), "starting a new segment") {
 		t.Fatal("restarted FFmpeg on a full disk")

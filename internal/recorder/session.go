@@ -163,6 +163,18 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	if err := s.prepareOutput(time.Now()); err != nil {
 		return Result{}, err
 	}
+	// Space for the final metadata is held from the start, so a recording
+	// that fills the disk still says what it holds and why it stopped.
+	reserve, err := metadata.Reserve(s.metaPath, metadata.ReserveSize)
+	if err != nil {
+		s.removeEmptyOutput()
+		kind := KindOutput
+		if errors.Is(err, syscall.ENOSPC) {
+			kind = KindDiskFull
+		}
+		return Result{}, &Error{Kind: kind, What: "prepare " + cfg.RecordingsDir, Err: err, Hint: "free space in " + cfg.RecordingsDir}
+	}
+	defer reserve.Release()
 	res.File, res.MetadataFile = s.outPath, s.metaPath
 	s.meta = metadata.NewTracker(metadata.Recording{
 		Room: m.Room, Tenant: m.Tenant, Domain: m.Domain, URL: m.Redacted(),
@@ -246,7 +258,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	snap := s.meta.Snapshot(end, res.Bytes, stopReason, runErr)
 	res.Duration = time.Duration(snap.DurationSeconds * float64(time.Second))
 	res.StopReason = stopReason
-	if werr := metadata.Write(s.metaPath, snap); werr != nil {
+	if werr := metadata.WriteReserved(s.metaPath, snap, reserve); werr != nil {
 		log.Warn("metadata not written", "err", werr)
 		if runErr == nil {
 			runErr = &Error{Kind: KindOutput, What: "write metadata", Err: werr, Hint: "check RECORDINGS_DIR is writable and not full"}
