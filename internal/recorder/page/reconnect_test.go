@@ -92,6 +92,11 @@ func TestRecordingSurvivesALostMeeting(t *testing.T) {
 				t.Errorf("unexpected %s", e.Raw)
 			}
 		}
+		// The meeting's loss is a gap in the media from that moment on; it
+		// ends when media flows, not at the rejoin.
+		if gap := index(evs, func(e event) bool { return e.Type == "media-gap" && e.State == "start" && e.T == rc.T }); gap < 0 {
+			t.Errorf("no media-gap start at the loss (t=%d)", rc.T)
+		}
 		// Backoff: the first attempt ~1 s after the loss, the second ~2 s later.
 		log := fakeLogOf(t, h)
 		if len(log.Connects) != 3 {

@@ -1391,6 +1391,16 @@ onmessage = (e) => {
             }
         }
 
+        // openGap starts a gap now, unless one is open: losing the meeting
+        // stops the media at once, and the gap must last until media
+        // flows again, not only until the rejoin.
+        openGap(t) {
+            if (!this.gapFrom) {
+                this.gapFrom = t;
+                emit({ type: 'media-gap', state: 'start', t });
+            }
+        }
+
         endGap(t) {
             if (this.gapFrom) {
                 this.gapFrom = 0;
@@ -1760,6 +1770,9 @@ onmessage = (e) => {
             const since = Date.now();
             emit({ type: 'reconnecting', reason, t: since });
             console.warn(`recorder: reconnecting (${reason}): ${scrub(detail)}`);
+            if (this.watchdog && this.media.hasUnmutedTrack()) {
+                this.watchdog.openGap(since);
+            }
             this.joined = false;
             this.media.dropEveryone();
             this.disposeAttempt();
