@@ -61,7 +61,11 @@ func (s *session) startAttempt(n int) (*attempt, error) {
 		Logger: s.log, Output: s.chromiumOut, ExtraFlags: recorderFlags(),
 	})
 	if err != nil {
-		return nil, &Error{Kind: KindBrowser, What: "start chromium", Err: err, Hint: "install Debian's chromium or set CHROMIUM_PATH"}
+		hint := "install Debian's chromium or set CHROMIUM_PATH"
+		if errors.Is(err, browser.ErrSandboxUnavailable) {
+			hint = "allow unprivileged user namespaces for this user, or run the recorder as root (sandbox off)"
+		}
+		return nil, &Error{Kind: KindBrowser, What: "start chromium", Err: err, Hint: hint}
 	}
 	s.browsers = append(s.browsers, b)
 	a := &attempt{

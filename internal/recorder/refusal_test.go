@@ -35,7 +35,7 @@ func TestLobbyThatNeverAdmitsEndsAtJoinTimeout(t *testing.T) {
 		t.Fatalf("exit code %d, want 7 (err %v)", got, o.err)
 	}
 	line := Describe(o.err)
-	if strings.Contains(line, "\n") || !strings.Contains(line, "JOIN_TIMEOUT") || !strings.Contains(line, "lobby") {
+	if strings.Contains(line, "\n") || !strings.Contains(line, "JOIN_TIMEOUT") || !strings.Contains(line, "still waiting in the lobby") {
 		t.Errorf("line %q does not name the join timeout and the lobby", line)
 	}
 	if !strings.Contains(o.logs.String(), "state=lobby") {

@@ -437,7 +437,7 @@ func (s *session) record(ctx context.Context) (string, error) {
 			if a.pendingError != nil {
 				return StopError, a.pendingError
 			}
-			return StopError, s.joinError(err, a.joinCtx)
+			return StopError, s.joinError(err, a.joinCtx, l.state == "lobby")
 
 		case ev := <-a.events:
 			if stop, err, done := s.handleEvent(a, &l, ev, startRecording); done {
@@ -775,7 +775,7 @@ type pageStartError struct{ code string }
 func (e *pageStartError) Error() string { return e.code }
 
 // joinError classifies a failed start.
-func (s *session) joinError(err error, joinCtx context.Context) error {
+func (s *session) joinError(err error, joinCtx context.Context, inLobby bool) error {
 	what := "join " + s.cfg.Meeting.Room
 	var pe *pageStartError
 	switch {
@@ -785,6 +785,9 @@ func (s *session) joinError(err error, joinCtx context.Context) error {
 			code, msg = "other", pe.code
 		}
 		return pageError(what, code, strings.TrimSpace(msg))
+	case errors.Is(joinCtx.Err(), context.DeadlineExceeded) && inLobby:
+		return &Error{Kind: KindJoinTimeout, What: what, Err: fmt.Errorf("still waiting in the lobby after %s", s.cfg.JoinTimeout),
+			Hint: "ask a moderator to admit the recorder, or raise JOIN_TIMEOUT"}
 	case errors.Is(joinCtx.Err(), context.DeadlineExceeded):
 		return &Error{Kind: KindJoinTimeout, What: what, Err: fmt.Errorf("not recording after %s", s.cfg.JoinTimeout),
 			Hint: "check the deployment is reachable, or raise JOIN_TIMEOUT if a lobby needs longer"}
