@@ -69,6 +69,11 @@ func TestRecordingSurvivesALostMeeting(t *testing.T) {
 	t.Run("connection lost, one failed attempt, rejoined", func(t *testing.T) {
 		startRecording(t, h, `,"reconnectTimeoutMs":60000`)
 		before := fakeLogOf(t, h)
+		// Media the watchdog can measure, so the loss opens a gap.
+		if err := h.eval(`fakeMeeting.enableStats()`); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // a watchdog tick sees the connection
 		if err := h.eval(`fakeMeeting.plan('fail'); fakeMeeting.dropConnection()`); err != nil {
 			t.Fatal(err)
 		}

@@ -1770,7 +1770,9 @@ onmessage = (e) => {
             const since = Date.now();
             emit({ type: 'reconnecting', reason, t: since });
             console.warn(`recorder: reconnecting (${reason}): ${scrub(detail)}`);
-            if (this.watchdog && this.media.hasUnmutedTrack()) {
+            // Only where media can be measured: a gap nobody can close
+            // would claim silence to the end of the recording.
+            if (this.watchdog && this.media.hasUnmutedTrack() && this.watchdog.sources().length) {
                 this.watchdog.openGap(since);
             }
             this.joined = false;
