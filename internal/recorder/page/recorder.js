@@ -668,6 +668,18 @@
                     }
                 }
             }
+            // Receivers that came after the last change (a rejoin, a new
+            // participant) get the learned target at once: waiting for
+            // their own statistics leaves their first seconds out of sync.
+            if (this.adjusted) {
+                for (const rc of receivers) {
+                    if (rc.jitterBufferTarget !== this.targetMs) {
+                        try {
+                            rc.jitterBufferTarget = this.targetMs;
+                        } catch (e) { /* reported when the target changes */ }
+                    }
+                }
+            }
             if (!audio.length || !video.length) {
                 return;
             }
