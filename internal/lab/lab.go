@@ -133,6 +133,14 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	l.stopFocus = stopFocus
 	l.focusDone = make(chan error, 1)
 	go func() { l.focusDone <- l.Focus.Run(focusCtx) }()
+	// Participants joining before the focus is connected get their
+	// conference request bounced and wait out the lib's retry backoff.
+	waitCtx, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+	err = l.Focus.WaitConnected(waitCtx)
+	cancelWait()
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
 
 	if cfg.Participants > 0 {
 		var password string

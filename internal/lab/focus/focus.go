@@ -89,6 +89,9 @@ type Focus struct {
 	focusJID   string // focus@focus.<domain>/focus, our real JID in rooms
 	leaveGrace time.Duration
 
+	connected     chan struct{} // closed once the component stream is up
+	connectedOnce sync.Once
+
 	mu      sync.Mutex
 	out     sender // nil while disconnected
 	confs   map[string]*conference
@@ -132,8 +135,21 @@ func New(cfg Config) *Focus {
 		mucDomain:  "conference." + cfg.Domain,
 		focusJID:   "focus@" + component + "/" + focusNick,
 		leaveGrace: defaultLeaveGrace,
+		connected:  make(chan struct{}),
 		confs:      map[string]*conference{},
 		pending:    map[string]func(*stanza){},
+	}
+}
+
+// WaitConnected returns once Run has connected to Prosody for the first
+// time (a conference request sent before that bounces with "Component
+// unavailable"), or with ctx's error.
+func (f *Focus) WaitConnected(ctx context.Context) error {
+	select {
+	case <-f.connected:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("focus: not connected to the XMPP server: %w", ctx.Err())
 	}
 }
 
@@ -182,6 +198,7 @@ func (f *Focus) serve(ctx context.Context, conn *componentConn) error {
 	f.mu.Lock()
 	f.out = conn
 	f.mu.Unlock()
+	f.connectedOnce.Do(func() { close(f.connected) })
 
 	stop := make(chan struct{})
 	defer close(stop)

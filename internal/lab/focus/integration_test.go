@@ -208,6 +208,10 @@ func TestFocusWithRealProsody(t *testing.T) {
 		}
 	}()
 
+	if err := f.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	const room = "itroom@conference.localhost"
 	wsURL := "ws://127.0.0.1:" + strconv.Itoa(p.httpPort) + "/xmpp-websocket"
 
