@@ -90,8 +90,13 @@ type startOptions struct {
 	ConfigOverrides map[string]any `json:"configOverrides,omitempty"`
 }
 
-// mimeTypes in order of preference: H.264 can be copied into MP4.
+// mimeTypes in order of preference: H.264 can be copied into MP4. Audio
+// as PCM first: FFmpeg converts the audio to AAC either way, and Chromium's
+// MediaRecorder stamps Opus audio about 50 ms late against the video (the
+// lab's flash-and-beep markers read -46 ms straight from the sender's own
+// tracks with Opus, +8 ms with PCM).
 var mimeTypes = []string{
+	"video/x-matroska;codecs=avc1,pcm",
 	"video/x-matroska;codecs=avc1,opus",
 	"video/webm;codecs=h264,opus",
 	"video/webm;codecs=vp8,opus",

@@ -277,5 +277,5 @@ func (h *harness) genChunks(gen int) int {
 func startOpts(extra string) string {
 	return `{"domain":"meet.example.org","room":"Team-Sync","tenant":"","jwt":"secret.jwt.value","password":"","displayName":"Recorder",
 "width":1280,"height":720,"fps":30,"videoBitsPerSecond":2500000,"audioBitsPerSecond":128000,"chunkMs":1000,
-"mimeTypes":["video/x-matroska;codecs=avc1,opus","video/webm;codecs=h264,opus","video/webm;codecs=vp8,opus"],"audioOnly":false` + extra + `}`
+"mimeTypes":["video/x-matroska;codecs=avc1,pcm","video/x-matroska;codecs=avc1,opus","video/webm;codecs=h264,opus","video/webm;codecs=vp8,opus"],"audioOnly":false` + extra + `}`
 }

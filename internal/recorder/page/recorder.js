@@ -2073,7 +2073,7 @@ onmessage = (e) => {
         domain: '', room: '', tenant: '', jwt: '', password: '', displayName: 'Recorder',
         width: 1280, height: 720, fps: 30, videoBitsPerSecond: 2500000, audioBitsPerSecond: 128000,
         chunkMs: 1000,
-        mimeTypes: [ 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
+        mimeTypes: [ 'video/x-matroska;codecs=avc1,pcm', 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
         audioOnly: false,
         lipSync: false,
         reconnectTimeoutMs: 120000,

@@ -56,8 +56,10 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
     const s = window.__sender;
     document.body.appendChild(s.canvas); // as on the lab's participant page: captured at its frame rate
     window.recorder._test.addParticipant('p1', ` + jsQuote(p.Name) + `, new MediaStream([ s.videoTrack(), s.audioTrack() ]));
-    // The sender's own tracks, recorded as they are: the reference.
-    const raw = new MediaRecorder(new MediaStream([ s.videoTrack(), s.audioTrack() ]), { mimeType: 'video/x-matroska;codecs=avc1,opus' });
+    // The sender's own tracks, recorded as they are: the reference. PCM,
+    // because MediaRecorder stamps Opus audio ~50 ms late: an Opus
+    // reference hid exactly that offset in the recorder's output.
+    const raw = new MediaRecorder(new MediaStream([ s.videoTrack(), s.audioTrack() ]), { mimeType: 'video/x-matroska;codecs=avc1,pcm' });
     window.__raw = { mr: raw, parts: [] };
     raw.ondataavailable = e => window.__raw.parts.push(e.data);
     raw.start(1000);
