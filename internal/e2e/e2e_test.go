@@ -79,33 +79,7 @@ type recording struct {
 // can find leftovers however they were re-parented.
 func startRecorder(t *testing.T, l *lab.Lab, room string, env ...string) *recording {
 	t.Helper()
-	r := &recording{dir: t.TempDir(), file: room + ".mp4", stderr: &bytes.Buffer{},
-		tag: fmt.Sprintf("JR_E2E_TAG=%s-%d", t.Name(), time.Now().UnixNano())}
-	r.cmd = exec.Command(recorderBin)
-	r.cmd.Env = append(os.Environ(), r.tag,
-		"ROOM_URL="+l.MeetingURL(room),
-		"RECORDINGS_DIR="+r.dir,
-		"OUTPUT_FILE="+r.file,
-		"LOG_FORMAT=text",
-	)
-	r.cmd.Env = append(r.cmd.Env, env...)
-	r.cmd.Stderr = r.stderr
-	r.cmd.Stdout = r.stderr
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.start = time.Now()
-	t.Cleanup(func() {
-		if r.cmd.ProcessState == nil {
-			r.cmd.Process.Kill()
-			r.cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("jitsi-recorder output:\n%s", r.stderr)
-		}
-		assertNoLeftovers(t, r.tag)
-	})
-	return r
+	return startRecorderUnder(t, l, room, func(bin, _ string) []string { return []string{bin} }, env...)
 }
 
 func (r *recording) path() string { return filepath.Join(r.dir, r.file) }
