@@ -21,6 +21,7 @@
 //	6  FFmpeg or output failure: FFmpeg failed more than 3 times in 10 minutes, or the file could not be written
 //	7  join timeout (JOIN_TIMEOUT)
 //	8  disk full: the recording so far is kept; free space in RECORDINGS_DIR
+//	9  incomplete: the browser's encoder fell behind (CPU starved); the file is kept but holds less media than was recorded
 //
 // Faults during a recording do not end it: when FFmpeg dies, the recording
 // goes on in a new file (<name>.part2.mp4, ...); when Chromium crashes or

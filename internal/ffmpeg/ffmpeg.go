@@ -60,6 +60,10 @@ type Options struct {
 type Progress struct {
 	InputBytes  int64
 	OutputBytes int64
+	// MediaSeconds is how much of the timeline FFmpeg has written (its
+	// -progress out_time): behind the wall clock when the browser's
+	// encoder falls behind.
+	MediaSeconds float64
 }
 
 // Process is a running FFmpeg fed through Write.
@@ -69,6 +73,8 @@ type Process struct {
 	opts  Options
 	log   *slog.Logger
 	in    atomic.Int64
+	// outTimeUs is the last -progress out_time_us.
+	outTimeUs atomic.Int64
 	// reachedMax: FFmpeg ended the file at MaxDuration; input is discarded.
 	reachedMax atomic.Bool
 	done       chan struct{}
@@ -101,6 +107,9 @@ func Args(opts Options) []string {
 		// held back in FFmpeg if it is killed.
 		"-probesize", "1M", "-analyzeduration", "1M",
 		"-f", "matroska", "-i", "pipe:0",
+		// key=value progress on stderr twice a second: out_time_us says
+		// how much media is written (see Progress).
+		"-progress", "pipe:2", "-stats_period", "0.5",
 	}
 	if opts.AudioOnly {
 		args = append(args, "-vn", "-map", "0:a:0?")
@@ -216,6 +225,14 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
 			line := sc.Text()
+			if key, value, ok := progressLine(line); ok {
+				if key == "out_time_us" {
+					if us, err := strconv.ParseInt(value, 10, 64); err == nil && us >= 0 {
+						p.outTimeUs.Store(us)
+					}
+				}
+				continue
+			}
 			p.tail.add(line)
 			p.log.Debug("ffmpeg", "line", line)
 		}
@@ -285,9 +302,10 @@ func (p *Process) exitError() error {
 	return fmt.Errorf("%w: %v: %s", ErrFailed, p.waitErr, lastLine(tail))
 }
 
-// Progress reports bytes fed and the output file's size.
+// Progress reports bytes fed, the output file's size and the media time
+// written.
 func (p *Process) Progress() Progress {
-	pr := Progress{InputBytes: p.in.Load()}
+	pr := Progress{InputBytes: p.in.Load(), MediaSeconds: float64(p.outTimeUs.Load()) / 1e6}
 	if st, err := os.Stat(p.opts.Output); err == nil {
 		pr.OutputBytes = st.Size()
 	}
@@ -374,4 +392,21 @@ func SniffVideoCodec(header []byte) string {
 		}
 	}
 	return ""
+}
+
+// progressLine splits one line of -progress output ("out_time_us=1500000"):
+// a lower-case key, "=", and a value without spaces (after the padding
+// FFmpeg puts in front of some). FFmpeg's own messages never look like that.
+func progressLine(line string) (key, value string, ok bool) {
+	key, value, ok = strings.Cut(line, "=")
+	value = strings.TrimLeft(value, " ") // "bitrate= 142.3kbits/s"
+	if !ok || key == "" || strings.ContainsAny(value, " \t") {
+		return "", "", false
+	}
+	for _, r := range key {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return "", "", false
+		}
+	}
+	return key, value, true
 }

@@ -118,6 +118,32 @@ func TestH264OpusStreamBecomesPlayableMP4WithCopiedVideo(t *testing.T) {
 	if pr := p.Progress(); pr.InputBytes != int64(len(in)) || pr.OutputBytes == 0 {
 		t.Fatalf("progress %+v, fed %d", pr, len(in))
 	}
+	// The media time FFmpeg reports having written is the file's.
+	if got := p.Progress().MediaSeconds; got < dur-0.3 || got > dur+0.1 {
+		t.Fatalf("progress media %.3f s, file %.3f s", got, dur)
+	}
+	if strings.Contains(p.StderrTail(), "out_time") {
+		t.Fatalf("progress lines in the error tail: %q", p.StderrTail())
+	}
+}
+
+func TestProgressLinesAreToldApartFromMessages(t *testing.T) {
+	for line, want := range map[string]bool{
+		"out_time_us=1500000":       true,
+		"progress=continue":         true,
+		"bitrate=N/A":               true,
+		"bitrate= 142.3kbits/s":     true,
+		"speed=1.01x":               true,
+		"[aac @ 0x5] Too many bits": false,
+		"Error while decoding stream #0:1: Invalid data found": false,
+		"Qavg=5":  false,
+		"=nokey":  false,
+		"nothing": false,
+	} {
+		if _, _, got := progressLine(line); got != want {
+			t.Errorf("progressLine(%q) = %v, want %v", line, got, want)
+		}
+	}
 }
 
 func TestVP8StreamIsTranscodedToH264(t *testing.T) {

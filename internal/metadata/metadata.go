@@ -69,7 +69,10 @@ type Segment struct {
 	StartAt   float64  `json:"startAt"`
 	EndAt     *float64 `json:"endAt,omitempty"`
 	SizeBytes int64    `json:"sizeBytes"`
-	Reason    string   `json:"reason"`
+	// MediaSeconds is how much media the file holds (FFmpeg's count):
+	// less than EndAt-StartAt when the browser's encoder fell behind.
+	MediaSeconds float64 `json:"mediaSeconds"`
+	Reason       string  `json:"reason"`
 }
 
 // Gap is a stretch of the timeline without media from the meeting (the
@@ -228,14 +231,16 @@ func (t *Tracker) SegmentStarted(file string, at time.Time, reason string) {
 	t.rec.Segments = append(t.rec.Segments, Segment{File: file, StartAt: t.offset(at), Reason: reason})
 }
 
-// SegmentEnded notes the end of a segment and its final size.
-func (t *Tracker) SegmentEnded(file string, at time.Time, size int64) {
+// SegmentEnded notes the end of a segment, its final size and the media
+// seconds it holds.
+func (t *Tracker) SegmentEnded(file string, at time.Time, size int64, mediaSeconds float64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range t.rec.Segments {
 		if sg := &t.rec.Segments[i]; sg.File == file {
 			end := max(t.offset(at), sg.StartAt)
 			sg.EndAt, sg.SizeBytes = &end, size
+			sg.MediaSeconds = math.Round(mediaSeconds*1000) / 1000
 		}
 	}
 }

@@ -73,7 +73,7 @@ func TestTrackerRecordsSegmentsGapsAndRestarts(t *testing.T) {
 	tr.GapStarted(t0.Add(2*time.Second), GapNoMedia)
 	tr.GapStarted(t0.Add(3*time.Second), GapNoMedia) // already open: no second gap
 	tr.GapEnded(t0.Add(4*time.Second), GapNoMedia)
-	tr.SegmentEnded("daily.mp4", t0.Add(10*time.Second), 1000)
+	tr.SegmentEnded("daily.mp4", t0.Add(10*time.Second), 1000, 9.0004)
 	tr.GapStarted(t0.Add(10*time.Second), GapBrowserRestart)
 	tr.LeftAll(t0.Add(10 * time.Second))
 	tr.BrowserRestarted()
@@ -92,7 +92,7 @@ func TestTrackerRecordsSegmentsGapsAndRestarts(t *testing.T) {
 	r := tr.Snapshot(t0.Add(20*time.Second), 1500, "duration", nil)
 	b, _ := json.Marshal(r)
 	t.Logf("%s", b)
-	if len(r.Segments) != 2 || r.Segments[0].StartAt != 0 || *r.Segments[0].EndAt != 10 || r.Segments[0].SizeBytes != 1000 ||
+	if len(r.Segments) != 2 || r.Segments[0].StartAt != 0 || *r.Segments[0].EndAt != 10 || r.Segments[0].SizeBytes != 1000 || r.Segments[0].MediaSeconds != 9 ||
 		r.Segments[1].StartAt != 15 || *r.Segments[1].EndAt != 20 || r.Segments[1].Reason != SegmentBrowserRestart {
 		t.Fatalf("segments %s", b)
 	}

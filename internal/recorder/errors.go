@@ -21,6 +21,7 @@ const (
 	KindOutput                  // exit 6: FFmpeg or the output file failed
 	KindJoinTimeout             // exit 7: joining took longer than JOIN_TIMEOUT
 	KindDiskFull                // exit 8: the recordings directory's disk is full
+	KindIncomplete              // exit 9: the file holds less media than was recorded
 )
 
 // ExitCodesHelp documents the exit codes for --help.
@@ -34,6 +35,7 @@ const ExitCodesHelp = `Exit codes:
   6  FFmpeg or output failure: FFmpeg failed more than 3 times in 10 minutes, or the file could not be written
   7  join timeout (JOIN_TIMEOUT)
   8  disk full: the recording so far is kept; free space in RECORDINGS_DIR
+  9  incomplete: the browser's encoder fell behind (CPU starved); the file is kept but holds less media than was recorded
 `
 
 // Error is a failure with what the user needs to see: what was being done,
@@ -77,7 +79,7 @@ func ExitCode(err error) int {
 
 var exitCodes = map[Kind]int{
 	KindOther: 1, KindUsage: 2, KindJoin: 3, KindRefused: 4, KindBrowser: 5, KindOutput: 6, KindJoinTimeout: 7,
-	KindDiskFull: 8,
+	KindDiskFull: 8, KindIncomplete: 9,
 }
 
 // Describe renders err as the one line the command prints:

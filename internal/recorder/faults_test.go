@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,6 +391,50 @@ func TestStoppedBrowserIsKilledAndReplaced(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+	noOrphans(t)
+}
+
+// lagRecorder pauses the page's MediaRecorder for 8 s from 3 s after the
+// join: MediaRecorder leaves paused time out of its timeline, so the file
+// ends 8 s short of the meeting, as when a CPU-starved encoder falls
+// behind. Chunks keep coming (empty ones are not sent), so no stall check
+// restarts anything.
+const lagRecorder = `
+(function () {
+	const MR = window.MediaRecorder;
+	window.MediaRecorder = class extends MR {
+		constructor(...args) { super(...args); window.lastRecorder = this; }
+	};
+	const proto = JitsiMeetJS.JitsiConnection.prototype;
+	const init = proto.initJitsiConference;
+	proto.initJitsiConference = function (name, options) {
+		const conf = init.call(this, name, options);
+		conf.addEventListener('conference.joined', () => setTimeout(() => {
+			window.lastRecorder.pause();
+			setTimeout(() => window.lastRecorder.resume(), 8000);
+		}, 3000));
+		return conf;
+	};
+})();`
+
+func TestFileShortOfTheMeetingExits9(t *testing.T) {
+	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraOnce: lagRecorder},
+		func(c *config.Config) { c.Duration = 16 * time.Second },
+		func(tt *timings) { tt.stallWarn, tt.stallFail = 20*time.Second, time.Minute })
+	if ExitCode(o.err) != 9 {
+		t.Fatalf("exit %d (%v), want 9\n%s", ExitCode(o.err), o.err, o.logs)
+	}
+	t.Logf("error: %v", o.err)
+	if !strings.Contains(o.err.Error(), "of media for the last") || !strings.Contains(o.logs.String(), "encoder is behind real time") {
+		t.Fatalf("error %q, or no lag warning in the logs", o.err)
+	}
+	meta := checkSegments(t, o, metadata.SegmentStart)
+	sg := meta.Segments[0]
+	codecs, dur := probe(t, o.res.File)
+	t.Logf("file %s %.2f s; metadata %.2f..%.2f s, media %.2f s, error %q", codecs, dur, sg.StartAt, *sg.EndAt, sg.MediaSeconds, meta.Error)
+	if sg.MediaSeconds > 12 || math.Abs(sg.MediaSeconds-dur) > 0.5 || !strings.Contains(meta.Error, "of media") {
+		t.Fatalf("metadata does not tell the file is short: media %.2f s, file %.2f s, error %q", sg.MediaSeconds, dur, meta.Error)
 	}
 	noOrphans(t)
 }

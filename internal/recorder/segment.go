@@ -34,8 +34,10 @@ type segment struct {
 	// startedAt is when its media starts: the first chunk arrived a chunk
 	// length after the encoder started.
 	startedAt time.Time
-	lastWrite atomic.Int64 // unix nanos of the last chunk written
-	ended     bool         // set by the session loop once accounted for
+	// maxDuration is FFmpeg's -t: what is left of RECORD_DURATION (0: none).
+	maxDuration time.Duration
+	lastWrite   atomic.Int64 // unix nanos of the last chunk written
+	ended       bool         // set by the session loop once accounted for
 }
 
 func (sg *segment) file() string { return filepath.Base(sg.path) }
@@ -217,7 +219,7 @@ func (s *session) openSegment(a *attempt, gen int64, header []byte) (*segment, e
 	s.mu.Lock()
 	s.segmentCount = index
 	s.mu.Unlock()
-	return &segment{index: index, path: path, reason: reason, attempt: a, gen: gen, ff: ff, startedAt: startedAt}, nil
+	return &segment{index: index, path: path, reason: reason, attempt: a, gen: gen, ff: ff, startedAt: startedAt, maxDuration: maxDuration}, nil
 }
 
 // chunkLength is the page's MediaRecorder timeslice (startOptions.ChunkMs).
@@ -249,5 +251,41 @@ func closed(ch <-chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// encoderLagWarn is how far the media written may fall behind the clock
+// while recording before the recorder warns.
+const encoderLagWarn = 5 * time.Second
+
+// incompleteAfter is how far the last file's media may fall short of the
+// time it was recorded for: the page's last chunk and FFmpeg's last
+// fragment take about a second, a lost last chunk another.
+const incompleteAfter = 3 * time.Second
+
+// shortfall is how much less media sg holds than the time from its start
+// to stoppedAt (or its RECORD_DURATION share): the browser's encoder
+// falling behind real time (a CPU-starved machine) shows here.
+func (sg *segment) shortfall(stoppedAt time.Time) (want, got time.Duration) {
+	want = stoppedAt.Sub(sg.startedAt)
+	if sg.maxDuration > 0 && want > sg.maxDuration {
+		want = sg.maxDuration
+	}
+	got = time.Duration(sg.ff.Progress().MediaSeconds * float64(time.Second))
+	return want, got
+}
+
+// incompleteError reports a last segment that holds clearly less media
+// than it was recorded for; nil when it is complete.
+func incompleteError(sg *segment, stoppedAt time.Time) error {
+	want, got := sg.shortfall(stoppedAt)
+	if want-got <= incompleteAfter {
+		return nil
+	}
+	return &Error{
+		Kind: KindIncomplete, What: "record " + sg.file(),
+		Err: fmt.Errorf("the file holds %s of media for the last %s of the meeting: the browser's encoder fell behind",
+			got.Round(100*time.Millisecond), want.Round(100*time.Millisecond)),
+		Hint: "the machine is short of CPU: give the recorder a core of its own, or lower VIDEO_FPS or the resolution",
 	}
 }

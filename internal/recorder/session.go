@@ -209,6 +209,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	s.att = a
 
 	stopReason, runErr := s.record(ctx)
+	stoppedAt := time.Now()
 	if cfg.Progress != nil {
 		cfg.Progress("") // the live line ends with the recording
 	}
@@ -243,13 +244,17 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 		if cerr := sg.ff.CloseWithin(closeWithin); cerr != nil && runErr == nil && !sg.ff.ReachedMaxDuration() {
 			runErr = outputError(cerr, s.cfg.RecordingsDir)
 		}
+		if runErr == nil {
+			// A file that stops short must not pass for a whole recording.
+			runErr = incompleteError(sg, stoppedAt)
+		}
 	}
 	end := time.Now()
 	for _, sg := range s.segs {
 		size := sg.size()
 		res.Bytes += size
 		if !sg.ended {
-			s.meta.SegmentEnded(sg.file(), end, size)
+			s.meta.SegmentEnded(sg.file(), end, size, sg.ff.Progress().MediaSeconds)
 		}
 	}
 	if runErr != nil {
@@ -333,6 +338,7 @@ type loop struct {
 	aloneSince  time.Time
 	lastStats   pageEvent
 	stallWarned bool
+	lagWarned   bool // the encoder is behind real time
 	lastFPSWarn time.Time
 	state       string
 	// reconnecting: the page lost the meeting and rejoins; nobody is
@@ -556,6 +562,20 @@ func (s *session) record(ctx context.Context) (string, error) {
 				l.stallWarned = false
 				log.Info("media flowing again")
 			}
+			if sg := s.cur; sg != nil {
+				// Media written lags the clock by a chunk or two; more means
+				// the browser's encoder cannot keep up, and the file will
+				// end short of the meeting (exit 9).
+				want, got := sg.shortfall(now)
+				switch lag := want - got; {
+				case lag > encoderLagWarn && !l.lagWarned:
+					l.lagWarned = true
+					log.Warn("the browser's encoder is behind real time (CPU starved?)", "behind", lag.Round(100*time.Millisecond).String())
+				case lag < encoderLagWarn/2 && l.lagWarned:
+					l.lagWarned = false
+					log.Info("the browser's encoder caught up")
+				}
+			}
 			if cfg.Progress != nil {
 				cfg.Progress(fmt.Sprintf("REC %s  %s  %d participant(s)  %.0f fps",
 					clock(now.Sub(l.recStart)), humanBytes(s.totalBytes()), s.meta.Present(), l.lastStats.FPS))
@@ -700,7 +720,7 @@ func (s *session) endSegment(sg *segment, at time.Time, closeIt bool) {
 	}
 	if !sg.ended {
 		sg.ended = true
-		s.meta.SegmentEnded(sg.file(), at, sg.size())
+		s.meta.SegmentEnded(sg.file(), at, sg.size(), sg.ff.Progress().MediaSeconds)
 	}
 	if s.cur == sg {
 		s.cur = nil
