@@ -439,6 +439,35 @@ func TestFileShortOfTheMeetingExits9(t *testing.T) {
 	noOrphans(t)
 }
 
+// headerOnlyRecorder pauses each MediaRecorder as soon as it starts (and
+// says it is recording): the page sends the stream's header and then
+// nothing with media in it.
+const headerOnlyRecorder = `
+(function () {
+	const MR = window.MediaRecorder;
+	window.MediaRecorder = class extends MR {
+		constructor(...args) {
+			super(...args);
+			this.addEventListener('start', () => { this.pause(); this.requestData(); }, { once: true });
+		}
+		get state() { return super.state === 'paused' ? 'recording' : super.state; }
+	};
+})();`
+
+func TestAlmostNoMediaExits9(t *testing.T) {
+	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraOnce: headerOnlyRecorder},
+		func(c *config.Config) { c.Duration = 8 * time.Second },
+		func(tt *timings) { tt.stallWarn, tt.stallFail = 20*time.Second, time.Minute })
+	t.Logf("exit %d: %v", ExitCode(o.err), o.err)
+	if ExitCode(o.err) != 9 || !strings.Contains(o.err.Error(), "of media for the last 8s") {
+		t.Fatalf("exit %d (%v), want 9: the file holds next to nothing of 8 s\n%s", ExitCode(o.err), o.err, o.logs)
+	}
+	if _, err := os.Stat(o.res.File); err != nil {
+		t.Fatalf("the file is not kept: %v", err)
+	}
+	noOrphans(t)
+}
+
 func zombieProc(pid int) bool {
 	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	return err != nil || strings.Contains(string(st), ") Z ")

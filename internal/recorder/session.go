@@ -250,12 +250,20 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 		}
 	}
 	end := time.Now()
+	var media float64
 	for _, sg := range s.segs {
 		size := sg.size()
 		res.Bytes += size
+		media += sg.ff.Progress().MediaSeconds
 		if !sg.ended {
 			s.meta.SegmentEnded(sg.file(), end, size, sg.ff.Progress().MediaSeconds)
 		}
+	}
+	if runErr == nil && media == 0 && stoppedAt.Sub(s.segs[0].startedAt) > incompleteAfter {
+		// Chunks came but FFmpeg wrote nothing of them (a page that hung
+		// after its first chunk, then a restart that had not recorded yet).
+		runErr = &Error{Kind: KindIncomplete, What: "record", Err: errors.New("no media was written"),
+			Hint: "the machine is short of CPU: give the recorder a core of its own, or lower VIDEO_FPS or the resolution"}
 	}
 	if runErr != nil {
 		stopReason = StopError
