@@ -55,6 +55,7 @@ type Machine struct {
 	LoadAverage [3]float64 `json:"load_average_at_start"`
 	ClockTicks  float64    `json:"clock_ticks_per_s"`
 	SampleEvery string     `json:"sample_every"`
+	LabNice     int        `json:"lab_nice"`
 }
 
 // ScenarioResult is every run of one scenario and their spread.
@@ -95,6 +96,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	breakdown := fs.Bool("breakdown", false, "print the per-process and per-thread breakdown too (always in --json)")
 	maxLoad := fs.Float64("max-load", 0, "before each scenario wait until the 1-minute load average is below this (0: don't wait)")
 	loadWait := fs.Duration("load-wait", 10*time.Minute, "longest wait for --max-load; then run anyway and say so")
+	labNice := fs.Int("lab-nice", 10, "nice value of the lab's participant browser, so it yields the cores to the recorder (0: equal priority)")
 	keep := fs.String("keep", "", "keep each run's recording in this directory (for a closer look at frames and sync)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
@@ -127,7 +129,14 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		writeMachine(stdout, res)
 	}
 	audioOnly := recorderSupportsAudioOnly(ctx, bin)
-	cfg := runConfig{Recorder: bin, Duration: *d, Every: *every, Clock: res.Machine.ClockTicks, Log: log, ProcRoot: "/proc", Keep: *keep}
+	if *labNice < 0 || *labNice > 19 {
+		return fmt.Errorf("%w: --lab-nice must be 0..19", ErrUsage)
+	}
+	res.Machine.LabNice = *labNice
+	if !*asJSON {
+		fmt.Fprintf(stdout, "lab's participant browser at nice %d (the recorder at 0)\n", *labNice)
+	}
+	cfg := runConfig{Recorder: bin, Duration: *d, Every: *every, Clock: res.Machine.ClockTicks, Log: log, ProcRoot: "/proc", Keep: *keep, LabNice: *labNice}
 	if *keep != "" {
 		if err := os.MkdirAll(*keep, 0o755); err != nil {
 			return fmt.Errorf("--keep: %w", err)

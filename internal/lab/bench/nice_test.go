@@ -1,0 +1,39 @@
+package bench
+
+import (
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
+)
+
+func TestDeprioritizeReachesEveryProcessOfTheTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 30 & sleep 30 & wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	fs := procfs.FS{Root: "/proc"}
+	var kids []int
+	for deadline := time.Now().Add(5 * time.Second); len(kids) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		kids = procfs.Descendants(fs.List(), cmd.Process.Pid)
+	}
+	if len(kids) < 2 {
+		t.Fatalf("children of the shell: %v", kids)
+	}
+	n, err := deprioritize(fs, cmd.Process.Pid, 7)
+	if err != nil || n < 3 {
+		t.Fatalf("deprioritize: %d threads, %v", n, err)
+	}
+	for _, pid := range append([]int{cmd.Process.Pid}, kids...) {
+		// The raw syscall answers 20 - nice.
+		if prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, pid); err != nil || 20-prio != 7 {
+			t.Errorf("pid %d: nice %d (%v), want 7", pid, 20-prio, err)
+		}
+	}
+	for _, pid := range kids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
