@@ -400,23 +400,7 @@ func TestStoppedBrowserIsKilledAndReplaced(t *testing.T) {
 // ends 8 s short of the meeting, as when a CPU-starved encoder falls
 // behind. Chunks keep coming (empty ones are not sent), so no stall check
 // restarts anything.
-const lagRecorder = `
-(function () {
-	const MR = window.MediaRecorder;
-	window.MediaRecorder = class extends MR {
-		constructor(...args) { super(...args); window.lastRecorder = this; }
-	};
-	const proto = JitsiMeetJS.JitsiConnection.prototype;
-	const init = proto.initJitsiConference;
-	proto.initJitsiConference = function (name, options) {
-		const conf = init.call(this, name, options);
-		conf.addEventListener('conference.joined', () => setTimeout(() => {
-			window.lastRecorder.pause();
-			setTimeout(() => window.lastRecorder.resume(), 8000);
-		}, 3000));
-		return conf;
-	};
-})();`
+var lagRecorder = afterJoin(`window.lastRecorder.pause(); setTimeout(() => window.lastRecorder.resume(), 8000)`)
 
 func TestFileShortOfTheMeetingExits9(t *testing.T) {
 	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraOnce: lagRecorder},
@@ -475,7 +459,12 @@ func zombieProc(pid int) bool {
 
 // pauseRecorder pauses the page's MediaRecorder 3 s after the join: the
 // page answers CDP but sends no chunk (a stalled page).
-const pauseRecorder = `
+var pauseRecorder = afterJoin(`window.lastRecorder.pause()`)
+
+// afterJoin is a page script that runs action 3 s after the conference is
+// joined, with window.lastRecorder the page's newest MediaRecorder.
+func afterJoin(action string) string {
+	return `
 (function () {
 	const MR = window.MediaRecorder;
 	window.MediaRecorder = class extends MR {
@@ -485,10 +474,11 @@ const pauseRecorder = `
 	const init = proto.initJitsiConference;
 	proto.initJitsiConference = function (name, options) {
 		const conf = init.call(this, name, options);
-		conf.addEventListener('conference.joined', () => setTimeout(() => window.lastRecorder.pause(), 3000));
+		conf.addEventListener('conference.joined', () => setTimeout(() => { ` + action + ` }, 3000));
 		return conf;
 	};
 })();`
+}
 
 func TestStalledPageRestartsBrowser(t *testing.T) {
 	o := recordWith(t, t.Context(), fakeDeployment{driver: aliceJoins, extraOnce: pauseRecorder},
