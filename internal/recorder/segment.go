@@ -263,9 +263,10 @@ const encoderLagWarn = 5 * time.Second
 // fragment take about a second, a lost last chunk another.
 const incompleteAfter = 3 * time.Second
 
-// shortfall is how much less media sg holds than the time from its start
-// to stoppedAt (or its RECORD_DURATION share): the browser's encoder
-// falling behind real time (a CPU-starved machine) shows here.
+// shortfall returns the media sg should hold by stoppedAt (the time since
+// its start, at most its RECORD_DURATION share) and the media FFmpeg has
+// written: the browser's encoder falling behind real time (a CPU-starved
+// machine) shows as the difference.
 func (sg *segment) shortfall(stoppedAt time.Time) (want, got time.Duration) {
 	want = stoppedAt.Sub(sg.startedAt)
 	if sg.maxDuration > 0 && want > sg.maxDuration {
@@ -286,6 +287,9 @@ func incompleteError(sg *segment, stoppedAt time.Time) error {
 		Kind: KindIncomplete, What: "record " + sg.file(),
 		Err: fmt.Errorf("the file holds %s of media for the last %s of the meeting: the browser's encoder fell behind",
 			got.Round(100*time.Millisecond), want.Round(100*time.Millisecond)),
-		Hint: "the machine is short of CPU: give the recorder a core of its own, or lower VIDEO_FPS or the resolution",
+		Hint: starvedHint,
 	}
 }
+
+// starvedHint is the fix for a recording that fell behind real time.
+const starvedHint = "the machine is short of CPU: give the recorder a core of its own, or lower VIDEO_FPS or the resolution"

@@ -262,8 +262,7 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	if runErr == nil && media == 0 && stoppedAt.Sub(s.segs[0].startedAt) > incompleteAfter {
 		// Chunks came but FFmpeg wrote nothing of them (a page that hung
 		// after its first chunk, then a restart that had not recorded yet).
-		runErr = &Error{Kind: KindIncomplete, What: "record", Err: errors.New("no media was written"),
-			Hint: "the machine is short of CPU: give the recorder a core of its own, or lower VIDEO_FPS or the resolution"}
+		runErr = &Error{Kind: KindIncomplete, What: "record", Err: errors.New("no media was written"), Hint: starvedHint}
 	}
 	if runErr != nil {
 		stopReason = StopError

@@ -239,7 +239,6 @@ func lastN(s []string, n int) []string {
 	return s
 }
 
-// groupBrowserPID is the lab participants' Chromium, 0 without participants.
 // deprioritize sets every thread of root's process tree to nice (Linux
 // keeps nice per thread; threads and processes started later inherit it
 // from their parent, so the zygotes carry it to new renderers). On a
@@ -273,6 +272,7 @@ func deprioritize(fs procfs.FS, root, nice int) (threads int, err error) {
 	return threads, nil
 }
 
+// groupBrowserPID is the lab participants' Chromium, 0 without participants.
 func groupBrowserPID(l *lab.Lab) int {
 	if l.Group == nil {
 		return 0
