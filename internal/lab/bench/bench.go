@@ -35,7 +35,7 @@ var Scenarios = []Scenario{
 	// 2026-12-01 (0.73 a week before): with the recorder's 0.75 the two
 	// cores were full, the recorder's renderer queued frames (3 GB) and
 	// all six runs, before and after the PCM change, wrote 2 s of video. At 15 fps
-	// they take 0.6 and the recorder still composites and encodes 30 fps;
+	// they take 0.7 and the recorder still composites and encodes 30 fps;
 	// it decodes half the frames (~0.04 core less).
 	{Name: "720p-4", Participants: 4, Width: 1280, Height: 720, FPS: 30, Senders: media.Shape{Width: 640, Height: 360, FPS: 15}},
 	// The lab's senders share the 2 cores with the recorder. Nine default
