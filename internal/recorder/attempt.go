@@ -49,6 +49,11 @@ type attempt struct {
 	writerDone chan struct{}
 
 	pendingError *Error // a page error reported before start() failed
+
+	// pace lowers the page's frame rate while the encoder falls behind;
+	// pacedSeg is the segment whose lag it has been watching.
+	pace     *pacer
+	pacedSeg *segment
 }
 
 // startAttempt starts a browser, its readers and writer, and the page's
@@ -167,6 +172,21 @@ func (s *session) restartEncoder(a *attempt) error {
 		return fmt.Errorf("restart the page's encoder: %s", s.redact.Replace(msg))
 	}
 	return nil
+}
+
+// setPace asks the page to draw the composite at fps frames a second
+// (VIDEO_FPS at most). It runs beside the session loop: a busy page may
+// take a while to answer, and a lost call is made good by the next one.
+func (s *session) setPace(a *attempt, fps int) {
+	ctx, cancel := context.WithTimeout(a.b.Context(), s.t.setPace)
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(setPaceExpression, fps)))
+	if err == nil && res != "" {
+		err = errors.New(s.redact.Replace(res))
+	}
+	if err != nil {
+		s.log.Warn("could not change the page's frame rate", "fps", fps, "err", err)
+	}
 }
 
 // readBindings decodes the page's events: chunks go to the writer, the

@@ -40,6 +40,7 @@ type pageEvent struct {
 	VideoTracks  int     `json:"videoTracks"`
 	AudioTracks  int     `json:"audioTracks"`
 	FPS          float64 `json:"fps"`
+	DrawShare    float64 `json:"drawShare"` // of the page's main thread, drawing the composite
 }
 
 func decodeEvent(payload string) (pageEvent, error) {
@@ -122,6 +123,13 @@ const stopExpression = `(async () => {
 	if (window.recorder && typeof window.recorder.stop === "function") await window.recorder.stop();
 	return "";
 })().catch(e => "error:" + ((e && e.message) || String(e)))`
+
+// setPaceExpression asks the page for a composite frame rate (%d); it
+// returns "" or what went wrong.
+const setPaceExpression = `(() => {
+	if (!window.recorder || typeof window.recorder.setPace !== "function") return "the page cannot change its frame rate";
+	return window.recorder.setPace(%d);
+})()`
 
 // restartEncoderExpression asks the page for a new MediaRecorder; it
 // resolves to "" or "error:<message>".

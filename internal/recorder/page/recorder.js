@@ -186,6 +186,7 @@
             this.dominant = null;
             this.nextOrder = 0;
             this.frames = 0;
+            this.drawMs = 0; // main-thread time spent drawing, summed
             this.layout = { mode: 'empty', tiles: [] };
             this.onLayout = null;
             this.layoutSig = '';
@@ -325,6 +326,7 @@
         }
 
         draw() {
+            const began = performance.now();
             const ctx = this.ctx;
             const layout = this.computeLayout();
             ctx.fillStyle = '#111111';
@@ -355,6 +357,7 @@
                 }
             }
             this.frames++;
+            this.drawMs += performance.now() - began;
         }
 
         drawWaiting() {
@@ -1113,15 +1116,17 @@ onmessage = (e) => {
                 }
                 tracks.push(vt);
                 const interval = 1000 / this.o.fps;
-                let last = 0;
+                this.paceInterval = interval;
+                let due = 0;
                 this.ticker = new Ticker(this.o.fps, () => {
                     // Ticks queued while the page was busy come in a burst:
-                    // drawing them all would only waste time.
+                    // drawing them all would only waste time. Below
+                    // VIDEO_FPS (setPace) whole ticks are skipped.
                     const now = performance.now();
-                    if (now - last < interval * 0.5) {
+                    if (now < due - interval * 0.5) {
                         return;
                     }
-                    last = now;
+                    due = Math.max(due + this.paceInterval, now);
                     c.draw();
                     if (manual) {
                         vt.requestFrame();
@@ -1142,6 +1147,15 @@ onmessage = (e) => {
             return mime;
         }
 
+        // setPace draws the composite at fps frames a second, VIDEO_FPS at
+        // most: the recorder lowers it while the encoder falls behind.
+        setPace(fps) {
+            if (!this.compositor || !(fps > 0)) {
+                return;
+            }
+            this.paceInterval = 1000 / Math.min(fps, this.o.fps);
+        }
+
         // restartEncoder replaces the MediaRecorder with a new generation on
         // the same composite stream (the compositor, the mixer and the
         // timeline go on). The old one is stopped without waiting for its
@@ -1159,12 +1173,18 @@ onmessage = (e) => {
 
         startStats() {
             let lastFrames = this.compositor ? this.compositor.frames : 0;
+            let lastDrawMs = this.compositor ? this.compositor.drawMs : 0;
             let lastAt = performance.now();
             this.statsTimer = setInterval(() => {
                 const now = performance.now();
                 const frames = this.compositor ? this.compositor.frames : 0;
+                const drawMs = this.compositor ? this.compositor.drawMs : 0;
                 const fps = (frames - lastFrames) * 1000 / (now - lastAt);
+                // The share of the main thread spent drawing: near 1, the
+                // page has no time left for anything else.
+                const drawShare = (drawMs - lastDrawMs) / (now - lastAt);
                 lastFrames = frames;
+                lastDrawMs = drawMs;
                 lastAt = now;
                 let videoTracks = 0;
                 let audioTracks = 0;
@@ -1177,7 +1197,7 @@ onmessage = (e) => {
                 }
                 emit({
                     type: 'stats', participants: this.people.size, videoTracks, audioTracks,
-                    fps: Math.round(fps * 10) / 10, t: Date.now()
+                    fps: Math.round(fps * 10) / 10, drawShare: Math.round(drawShare * 100) / 100, t: Date.now()
                 });
             }, 2000);
         }
@@ -2191,6 +2211,18 @@ onmessage = (e) => {
             restartChain = restartChain.then(run, run);
 
             return restartChain;
+        },
+
+        // setPace changes the composite frame rate (see Media.setPace); it
+        // returns "" or what went wrong.
+        setPace(fps) {
+            const m = session && session.media;
+            if (!m) {
+                return 'not recording';
+            }
+            m.setPace(Number(fps));
+
+            return '';
         },
 
         // debug returns the current layout, for tests and troubleshooting.
