@@ -40,10 +40,15 @@ type Recording struct {
 	// after FFmpeg or the browser had to be restarted. The first is File.
 	Segments []Segment `json:"segments"`
 	// Gaps are the stretches of the timeline without (meeting) media.
-	Gaps            []Gap `json:"gaps"`
-	Reconnects      int   `json:"reconnects"`
-	BrowserRestarts int   `json:"browserRestarts"`
-	FFmpegRestarts  int   `json:"ffmpegRestarts"`
+	Gaps []Gap `json:"gaps"`
+	// FrameRates are the changes of the composite's frame rate: the
+	// recorder lowers it while the browser's encoder falls behind (a
+	// CPU-starved machine) and raises it again when it keeps up. Empty
+	// when the whole recording ran at Encoder.FPS.
+	FrameRates      []FrameRateChange `json:"frameRates,omitempty"`
+	Reconnects      int               `json:"reconnects"`
+	BrowserRestarts int               `json:"browserRestarts"`
+	FFmpegRestarts  int               `json:"ffmpegRestarts"`
 }
 
 // Why a segment started.
@@ -82,6 +87,12 @@ type Gap struct {
 	From   float64  `json:"from"`
 	To     *float64 `json:"to,omitempty"`
 	Reason string   `json:"reason"`
+}
+
+// FrameRateChange is the moment the composite went to FPS frames a second.
+type FrameRateChange struct {
+	At  float64 `json:"at"`
+	FPS int     `json:"fps"`
 }
 
 // Encoder says how the recording was made.
@@ -275,6 +286,13 @@ func (t *Tracker) GapEnded(at time.Time, reason string) {
 		to := max(t.offset(at), t.rec.Gaps[i].From)
 		t.rec.Gaps[i].To = &to
 	}
+}
+
+// FrameRateChanged notes the composite's new frame rate.
+func (t *Tracker) FrameRateChanged(at time.Time, fps int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.FrameRates = append(t.rec.FrameRates, FrameRateChange{At: t.offset(at), FPS: fps})
 }
 
 func (t *Tracker) openGap(reason string) int {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,8 @@ func TestTrackerRecordsSegmentsGapsAndRestarts(t *testing.T) {
 	tr.Reconnected()
 	tr.FFmpegRestarted()
 	tr.SegmentSize("daily.part2.mp4", 500)
+	tr.FrameRateChanged(t0.Add(5500*time.Millisecond), 20)
+	tr.FrameRateChanged(t0.Add(19*time.Second), 30)
 
 	live := tr.Snapshot(time.Time{}, 1500, "", nil)
 	if live.Segments[1].EndAt != nil || live.Gaps[2].To != nil || live.Segments[1].SizeBytes != 500 {
@@ -107,6 +110,9 @@ func TestTrackerRecordsSegmentsGapsAndRestarts(t *testing.T) {
 		if r.Gaps[i].From != g.from || r.Gaps[i].To == nil || *r.Gaps[i].To != g.to || r.Gaps[i].Reason != g.reason {
 			t.Fatalf("gap %d: %s", i, b)
 		}
+	}
+	if want := []FrameRateChange{{5.5, 20}, {19, 30}}; !slices.Equal(r.FrameRates, want) {
+		t.Fatalf("frame rates %+v, want %+v", r.FrameRates, want)
 	}
 	if r.Reconnects != 1 || r.BrowserRestarts != 1 || r.FFmpegRestarts != 1 {
 		t.Fatalf("counts %s", b)

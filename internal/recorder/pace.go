@@ -120,7 +120,12 @@ func (s *session) pace(a *attempt, sg *segment, now time.Time, lag time.Duration
 		return
 	}
 	if a.pace == nil {
+		// A new browser's page draws at VIDEO_FPS again.
 		a.pace = newPacer(s.cfg.FPS)
+		if s.pacedFPS != 0 && s.pacedFPS != s.cfg.FPS {
+			s.meta.FrameRateChanged(now, s.cfg.FPS)
+		}
+		s.pacedFPS = s.cfg.FPS
 	}
 	if a.pacedSeg != sg {
 		a.pace.reset()
@@ -131,6 +136,8 @@ func (s *session) pace(a *attempt, sg *segment, now time.Time, lag time.Duration
 	if !changed {
 		return
 	}
+	s.meta.FrameRateChanged(now, fps)
+	s.pacedFPS = fps
 	if fps < was {
 		s.log.Warn("the browser's encoder is falling behind: composite frame rate lowered",
 			"fps", fps, "was", was, "behind", lag.Round(100*time.Millisecond).String())

@@ -100,6 +100,10 @@ func Run(ctx context.Context, cfg config.Config) (Result, error) {
 }
 
 type session struct {
+	// pacedFPS is the composite frame rate the metadata last noted (0:
+	// none yet), so that a new browser's full rate is noted too.
+	pacedFPS int
+
 	cfg   config.Config
 	log   *slog.Logger
 	t     timings

@@ -12,11 +12,17 @@ import (
 
 // TestSetPaceLowersAndRestoresTheCompositeFrameRate: setPace(10) makes the
 // page draw, and the file hold, about 10 frames a second; a rate above
-// VIDEO_FPS gives VIDEO_FPS back, not more.
+// VIDEO_FPS gives VIDEO_FPS back, not more. Before that, a still picture
+// is recorded at the full rate.
 func TestSetPaceLowersAndRestoresTheCompositeFrameRate(t *testing.T) {
 	needFFmpeg(t)
 	h := newHarness(t, fakeDeployment(t))
 	startRecording(t, h, "")
+	// A still picture: the compositor has nothing new to draw, and the
+	// file must keep its frame rate all the same.
+	if err := h.eval(`fakeMeeting.freezeVideo('a1')`); err != nil {
+		t.Fatal(err)
+	}
 
 	statsAfter := func(since time.Time) event {
 		t.Helper()
@@ -67,22 +73,31 @@ func TestSetPaceLowersAndRestoresTheCompositeFrameRate(t *testing.T) {
 	if len(pts) == 0 {
 		t.Fatal("no video packets in the file")
 	}
-	// Media time 0 is the page's encoder start; the paced window in
-	// media time, a second inside each end to be clear of the switch.
+	// Media time 0 is the page's encoder start; the windows in media
+	// time, a second inside each end to be clear of the switch.
 	start := time.UnixMilli(evalStart(t, h))
-	from := pacedFrom.Sub(start).Seconds() + 1
-	to := pacedTo.Sub(start).Seconds() - 1
-	n := 0
-	for _, p := range pts {
-		if p >= from && p < to {
-			n++
+	rate := func(from, to float64) float64 {
+		t.Helper()
+		if to-from < 2 {
+			t.Fatalf("window %.1f..%.1f s too short to judge", from, to)
 		}
+		n := 0
+		for _, p := range pts {
+			if p >= from && p < to {
+				n++
+			}
+		}
+		return float64(n) / (to - from)
 	}
-	if to-from < 2 {
-		t.Fatalf("paced window %.1f..%.1f s too short to judge", from, to)
+	// At full rate the file keeps 30 fps even where the picture does not
+	// change: the compositor redraws only what moved.
+	fullTo := pacedFrom.Sub(start).Seconds() - 1
+	if r := rate(1, fullTo); r < 27 || r > 33 {
+		t.Errorf("file holds %.1f frames/s between 1 and %.1f s (VIDEO_FPS 30), %d frames in all", r, fullTo, len(pts))
 	}
-	if rate := float64(n) / (to - from); rate < 8 || rate > 12 {
-		t.Errorf("file holds %.1f frames/s between %.1f and %.1f s (paced at 10), %d frames in all", rate, from, to, len(pts))
+	from, to := pacedFrom.Sub(start).Seconds()+1, pacedTo.Sub(start).Seconds()-1
+	if r := rate(from, to); r < 8 || r > 12 {
+		t.Errorf("file holds %.1f frames/s between %.1f and %.1f s (paced at 10), %d frames in all", r, from, to, len(pts))
 	}
 }
 

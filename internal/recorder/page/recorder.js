@@ -187,6 +187,8 @@
             this.nextOrder = 0;
             this.frames = 0;
             this.drawMs = 0; // main-thread time spent drawing, summed
+            this.drawnSig = ''; // the layout on the canvas
+            this.tileDrawn = []; // per tile: {content, at} as last drawn
             this.layout = { mode: 'empty', tiles: [] };
             this.onLayout = null;
             this.layoutSig = '';
@@ -325,27 +327,45 @@
             return this.layout;
         }
 
+        // draw brings the canvas up to date. Drawing a video frame costs the
+        // main thread most of a millisecond (YUV to RGB and scaling, in
+        // software): only tiles whose video has a new frame are drawn again,
+        // the rest of the canvas stays as it was. A new layout redraws
+        // everything, and every tile is redrawn at least once a second.
         draw() {
             const began = performance.now();
             const ctx = this.ctx;
             const layout = this.computeLayout();
-            ctx.fillStyle = '#111111';
-            ctx.fillRect(0, 0, this.W, this.H);
+            const sig = JSON.stringify([ layout.mode, layout.tiles.map(t => [ t.participantId, t.source, t.name, t.rect ]) ]);
+            const full = sig !== this.drawnSig || layout.mode === 'empty';
+            if (full) {
+                this.drawnSig = sig;
+                this.tileDrawn = [];
+                ctx.fillStyle = '#111111';
+                ctx.fillRect(0, 0, this.W, this.H);
+            }
             if (layout.mode === 'empty') {
                 this.drawWaiting();
             }
-            for (const tile of layout.tiles) {
+            layout.tiles.forEach((tile, i) => {
                 const r = tile.rect;
                 const x = r.x + GAP;
                 const y = r.y + GAP;
                 const w = r.w - 2 * GAP;
                 const h = r.h - 2 * GAP;
                 if (w <= 0 || h <= 0) {
-                    continue;
+                    return;
                 }
+                const v = this.videoFor(tile);
+                const frame = v ? framesOf(v.el) : 0;
+                const content = v ? (frame < 0 ? null : `${v.key}#${frame}`) : 'name';
+                const last = this.tileDrawn[i];
+                if (!full && content !== null && last && last.content === content && began - last.at < 1000) {
+                    return;
+                }
+                this.tileDrawn[i] = { content, at: began };
                 ctx.fillStyle = '#1c1c1c';
                 ctx.fillRect(x, y, w, h);
-                const v = this.videoFor(tile);
                 if (v) {
                     drawContain(ctx, v.el, x, y, w, h);
                 } else {
@@ -355,6 +375,13 @@
                 if (v || tile.source === 'desktop') {
                     this.drawLabel(label, x, y, w, h);
                 }
+            });
+            if (!full) {
+                // The canvas gives captureStream a frame only when something
+                // was drawn: repaint one background pixel (tiles are inset by
+                // GAP) so the file keeps a constant frame rate.
+                ctx.fillStyle = '#111111';
+                ctx.fillRect(0, 0, 1, 1);
             }
             this.frames++;
             this.drawMs += performance.now() - began;
@@ -422,6 +449,21 @@
         }
 
         return `${s}\u2026`;
+    }
+
+    // framesOf counts the frames a video element has received, -1 when the
+    // browser does not say. The count moves as a frame arrives (unlike
+    // requestVideoFrameCallback, which waits for the page's rendering step
+    // and would draw the frame a tick late).
+    function framesOf(el) {
+        if (typeof el.webkitDecodedFrameCount === 'number') {
+            return el.webkitDecodedFrameCount;
+        }
+        if (typeof el.getVideoPlaybackQuality === 'function') {
+            return el.getVideoPlaybackQuality().totalVideoFrames;
+        }
+
+        return -1;
     }
 
     // drawContain draws the video letterboxed: its aspect ratio is kept.

@@ -288,6 +288,11 @@
             delete remotes[id];
             conference.emit(events.conference.USER_LEFT, id, new FakeParticipant(id, ''));
         },
+        // freezeVideo stops painting id's canvas: its track sends no new
+        // frames, as a still camera or a static screen share.
+        freezeVideo(id) {
+            clearInterval(remotes[id].timer);
+        },
         muteVideo(id, muted) {
             const r = remotes[id];
             r.v.muted = muted;
