@@ -380,6 +380,8 @@ func writeScenario(w io.Writer, sr ScenarioResult) {
 	fmt.Fprintf(w, "   A/V: offset mean %s ms, max |offset| %s ms over %s markers (positive: video late); first marker %s ms, the rest mean %s ms, max |offset| %s ms\n",
 		f("av_offset_mean_ms", 0), f("av_offset_max_abs_ms", 0), f("av_markers", 0),
 		f("av_offset_first_ms", 0), f("av_offset_rest_mean_ms", 0), f("av_offset_rest_max_abs_ms", 0))
+	fmt.Fprintf(w, "   lab senders drew the marker flash %s ms late on average (max %s ms): video late at the source, part of the offset above\n",
+		f("sender_flash_late_mean_ms", 0), f("sender_flash_late_max_ms", 0))
 	fmt.Fprintf(w, "   audio: present in %s runs; participant tones present min %s %%, mean %s %%\n",
 		countOf(sr.Runs, "audio_present"), f("audio_tone_present_min_pct", 0), f("audio_tone_present_mean_pct", 0))
 	if ws := warnings(sr.Runs); ws != "" {

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +16,9 @@ import (
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/participants"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/verify"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 // Scenario is one meeting shape to record.
@@ -167,6 +167,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	<-sampled
 	stopWatch()
 	res.Orphans = reapOrphans(sampler)
+	senders := senderReports(ctx, l)
 	l.Close() // the meeting is over; verifying needs the CPU, not the lab
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
@@ -199,6 +200,9 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 		to = exited
 	}
 	for k, v := range cpuFigures(sampler.Samples(), from, to, cfg.Clock) {
+		res.Figures[k] = v
+	}
+	for k, v := range flashLateFigures(senders, from, to) {
 		res.Figures[k] = v
 	}
 
@@ -433,4 +437,44 @@ func keepRecording(file string, rep verify.Report, dir, name string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name+".json"), j, 0o644)
+}
+
+// senderReports reads what the lab's participants measured of themselves;
+// nil if they cannot say (the figures are then left out).
+func senderReports(ctx context.Context, l *lab.Lab) []participants.Report {
+	if l.Group == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	reps, err := l.Group.Reports(rctx)
+	if err != nil {
+		return nil
+	}
+	return reps
+}
+
+// flashLateFigures: how late the lab's senders drew the marker flashes of
+// the recording's window, in ms. The recording's A/V offset includes it:
+// a sender whose timer fires late puts its flash in a later frame, while
+// its beep is scheduled on the audio clock.
+func flashLateFigures(reps []participants.Report, from, to time.Time) map[string]float64 {
+	var late []float64
+	for _, r := range reps {
+		for _, fl := range r.Self.FlashLate {
+			at := time.UnixMilli(fl[0])
+			if !at.Before(from) && at.Before(to) {
+				late = append(late, float64(fl[1]))
+			}
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	sum, worst := 0.0, 0.0
+	for _, v := range late {
+		sum += v
+		worst = math.Max(worst, v)
+	}
+	return map[string]float64{"sender_flash_late_mean_ms": sum / float64(len(late)), "sender_flash_late_max_ms": worst}
 }

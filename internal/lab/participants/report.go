@@ -12,19 +12,23 @@ type Report struct {
 
 // SelfReport describes the participant itself.
 type SelfReport struct {
-	Index       int     `json:"index"`
-	Name        string  `json:"name"`
-	EndpointID  string  `json:"endpointId"`
-	Joined      bool    `json:"joined"`
-	Error       string  `json:"error"`
-	Mode        string  `json:"mode"` // "meeting" or "local"
-	FramesSent  int     `json:"framesSent"`
-	FlashFrames int     `json:"flashFrames"`
-	LastFlashAt int64   `json:"lastFlashAt"` // unix ms of the last white frame drawn
-	LastBeepAt  int64   `json:"lastBeepAt"`  // unix ms of the last beep started
-	AudioState  string  `json:"audioState"`
-	Color       string  `json:"color"`
-	ToneHz      float64 `json:"toneHz"`
+	Index       int    `json:"index"`
+	Name        string `json:"name"`
+	EndpointID  string `json:"endpointId"`
+	Joined      bool   `json:"joined"`
+	Error       string `json:"error"`
+	Mode        string `json:"mode"` // "meeting" or "local"
+	FramesSent  int    `json:"framesSent"`
+	FlashFrames int    `json:"flashFrames"`
+	LastFlashAt int64  `json:"lastFlashAt"` // unix ms of the last white frame drawn
+	// FlashLate pairs each recent marker's instant (unix ms) with how many
+	// ms after it the sender drew its first white frame: a busy sender's
+	// timer fires late, and its video is then late at every receiver.
+	FlashLate  [][2]int64 `json:"flashLate"`
+	LastBeepAt int64      `json:"lastBeepAt"` // unix ms of the last beep started
+	AudioState string     `json:"audioState"`
+	Color      string     `json:"color"`
+	ToneHz     float64    `json:"toneHz"`
 }
 
 // Remote is what a participant received from one other participant.

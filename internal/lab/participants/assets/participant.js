@@ -83,6 +83,7 @@
                 framesSent: sender.frames,
                 flashFrames: sender.flashFrames,
                 lastFlashAt: sender.lastFlashAt,
+                flashLate: sender.flashLate,
                 lastBeepAt: sender.scheduledBeeps.filter(t => t <= Date.now()).pop() || 0,
                 audioState: audioCtx.state,
                 color: opts.color,

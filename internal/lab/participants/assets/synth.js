@@ -24,6 +24,10 @@
             this.frames = 0;
             this.flashFrames = 0;
             this.lastFlashAt = 0;
+            // [marker instant, ms its first white frame was drawn after it],
+            // the last 64: a busy sender draws the flash late, and that
+            // lateness shows as video late at every receiver.
+            this.flashLate = [];
             this.scheduledBeeps = [];
             this.canvas = document.createElement('canvas');
             this.canvas.width = opts.width;
@@ -73,6 +77,11 @@
             const now = Date.now();
             if (this.inMarker(now)) {
                 g.fillRect(0, 0, w, h); // fillStyle stays white
+                const m = this.opts.markers, late = now % m.period_ms;
+                if (this.lastFlashAt < now - late) { // the marker's first white frame
+                    this.flashLate.push([now - late, late]);
+                    if (this.flashLate.length > 64) this.flashLate.shift();
+                }
                 this.flashFrames++;
                 this.lastFlashAt = now;
             } else {
