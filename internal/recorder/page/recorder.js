@@ -677,11 +677,8 @@
     // receiver's jitterBufferTarget to the difference plus the mix's own
     // latency, so a beep and a flash sent together are recorded together.
     class PlayoutAligner {
-        // videoWaitMs tells how long a decoded frame waits, on average, for
-        // the composite to draw it: half its interval.
-        constructor(extraAudioMs, videoWaitMs) {
+        constructor(extraAudioMs) {
             this.extraAudioMs = extraAudioMs;
-            this.videoWaitMs = videoWaitMs || (() => 0);
             this.prev = new Map(); // inbound-rtp id -> {delay, count}
             this.targetMs = 0;
             this.timer = setInterval(() => this.tick().catch(e => console.warn('recorder: playout aligner', e)), 1000);
@@ -690,7 +687,6 @@
         async tick() {
             const audio = [];
             const video = [];
-            const decode = [];
             const receivers = [];
             for (const pc of peerConnections) {
                 if (pc.connectionState === 'closed') {
@@ -703,21 +699,13 @@
                         return;
                     }
                     const p = this.prev.get(r.id);
-                    this.prev.set(r.id, {
-                        delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount,
-                        decodeTime: r.totalDecodeTime, decoded: r.framesDecoded
-                    });
+                    this.prev.set(r.id, { delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount });
                     if (!p || r.jitterBufferEmittedCount <= p.count) {
                         return;
                     }
                     // Mean wait of what left the buffer since the last tick, in ms.
                     const ms = 1000 * (r.jitterBufferDelay - p.delay) / (r.jitterBufferEmittedCount - p.count);
                     (r.kind === 'audio' ? audio : video).push(ms);
-                    // Video is decoded after its buffer; audio's decoding is
-                    // inside NetEq's wait.
-                    if (r.kind === 'video' && r.framesDecoded > p.decoded && typeof r.totalDecodeTime === 'number') {
-                        decode.push(1000 * (r.totalDecodeTime - p.decodeTime) / (r.framesDecoded - p.decoded));
-                    }
                 });
                 for (const rc of pc.getReceivers()) {
                     if (rc.track && rc.track.kind === 'video' && 'jitterBufferTarget' in rc) {
@@ -740,9 +728,8 @@
             if (!audio.length || !video.length) {
                 return;
             }
-            const videoAfter = (decode.length ? median(decode) : 0) + this.videoWaitMs();
             const want = Math.max(0, Math.min(1000,
-                median(audio) + this.extraAudioMs - median(video) - videoAfter + this.targetMs));
+                median(audio) + this.extraAudioMs - median(video) + this.targetMs));
             // Move slowly and only for real changes: the buffer follows its
             // target over a few seconds, and each change is a visible step.
             // The first estimate is taken whole, so the start of the
@@ -754,7 +741,7 @@
                 return;
             }
             this.targetMs = next;
-            console.info(`recorder: video playout target ${next} ms (audio ${median(audio).toFixed(0)} ms, video ${median(video).toFixed(0)} ms + ${videoAfter.toFixed(0)} ms decoding and drawing)`);
+            console.info(`recorder: video playout target ${next} ms (audio ${median(audio).toFixed(0)} ms, video ${median(video).toFixed(0)} ms)`);
             for (const rc of receivers) {
                 try {
                     rc.jitterBufferTarget = this.targetMs;
@@ -1195,7 +1182,7 @@ onmessage = (e) => {
             this.startedAt = this.encoder.startedAt;
             if (!this.o.audioOnly && this.o.alignPlayout !== false) {
                 const ac = this.mixer.ac;
-                this.aligner = new PlayoutAligner(1000 * ((ac && ac.baseLatency) || 0), () => this.paceInterval / 2);
+                this.aligner = new PlayoutAligner(1000 * ((ac && ac.baseLatency) || 0));
             }
             this.startStats();
 
