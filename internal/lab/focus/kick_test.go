@@ -30,6 +30,11 @@ func TestKickRemovesTheOccupantNamedByDisplayName(t *testing.T) {
 	runDone := make(chan error, 1)
 	go func() { runDone <- f.Run(runCtx) }()
 	defer func() { stopFocus(); <-runDone }()
+	// A client asking before the component stream is up gets "Component
+	// unavailable" from Prosody.
+	if err := f.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	const room = "kickroom@conference.localhost"
 	wsURL := "ws://127.0.0.1:" + strconv.Itoa(p.httpPort) + "/xmpp-websocket"
