@@ -35,9 +35,31 @@ fi
 # falls behind (exit 9): they run last, alone, so that other packages'
 # browsers do not starve them of CPU.
 mapfile -t pkgs < <(go list ./... | grep -v '/internal/e2e$' | grep -v '/internal/lab/bench$')
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
-gotest -p 2 "${pkgs[@]}" || status=$?
+gotest -p 2 "${pkgs[@]}" 2>&1 | tee -a "$log" || status=$?
 echo "== end-to-end recordings (alone)"
-gotest -p 1 ./internal/lab/bench || status=$?
-gotest -p 1 -v ./internal/e2e || status=$?
+gotest -p 1 ./internal/lab/bench 2>&1 | tee -a "$log" || status=$?
+gotest -p 1 -v ./internal/e2e 2>&1 | tee -a "$log" || status=$?
+if [ "$status" != 0 ]; then
+	# The full output is long (the recordings log their reports): repeat
+	# what each failed test said, one line per message, at the end.
+	echo "== failed tests, their messages"
+	awk '
+		/^=== (RUN|CONT|PAUSE|NAME)/ { split($0, f, " "); cur = f[3]; after = 0; next }
+		/^--- FAIL: / {
+			print; after = 1
+			n = split(msgs[$3], m, "\n")
+			for (i = (n > 40 ? n - 40 : 1); i <= n; i++) if (m[i] != "") print "    " m[i]
+			delete msgs[$3]
+			next
+		}
+		/^    [A-Za-z0-9_]+_test\.go:[0-9]+: / {
+			if (after) print; else if (cur != "") msgs[cur] = msgs[cur] "\n" substr($0, 5)
+			next
+		}
+		/^[^ ]/ { after = 0 }
+	' "$log"
+fi
 exit "$status"

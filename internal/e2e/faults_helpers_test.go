@@ -26,8 +26,13 @@ import (
 // 1 (metadata start), which is also 0 in segment 1's file.
 
 // recordingFor is how long the fault tests record: long enough for a fault
-// in the middle and a recovery to check afterwards.
-const recordingFor = 36
+// in the middle and a recovery to check afterwards. The check of A/V sync
+// after a recovery needs a marker (every 5 s) whose beep and flash both
+// made it into the file; on a loaded machine a recovery can take 10 s
+// longer than usual and a marker can lose its beep, so the recording goes
+// on for about four markers after a usual recovery (36 s left one or two,
+// and CI failed on "no matched sync marker" with both present).
+const recordingFor = 46
 
 // requirePrivateNetns fails the test (it does not skip) outside a private
 // network namespace: the nft rules of the network fault tests must never

@@ -73,8 +73,12 @@ func checkSecondSegment(t *testing.T, s segmentedRecording, reason string, withi
 		t.Errorf("segment 1: video %v, audio %v", rep1.Video.Present, rep1.Audio.Present)
 	}
 	faultInFile := s.faultAt - fileZero(t, s.meta)
-	if rep1.DurationS < faultInFile-2.5 || rep1.DurationS > faultInFile+2 {
-		t.Errorf("segment 1 plays %.2f s, the fault came %.2f s into it: want up to the fault (-2.5/+2 s)", rep1.DurationS, faultInFile)
+	// What the browser had not handed over yet is lost with it: the
+	// fragment being recorded (1 s) and, on a loaded machine, the frames
+	// queued in front of its encoder (the pacer lets that queue reach
+	// 1.5 s above its floor before it acts).
+	if rep1.DurationS < faultInFile-3.5 || rep1.DurationS > faultInFile+2 {
+		t.Errorf("segment 1 plays %.2f s, the fault came %.2f s into it: want up to the fault (-3.5/+2 s)", rep1.DurationS, faultInFile)
 	}
 	if segs[0].EndAt == nil || math.Abs(*segs[0].EndAt-segs[0].StartAt-rep1.DurationS) > 2 {
 		t.Errorf("segment 1 %.2f..%v s on the timeline, the file plays %.2f s", segs[0].StartAt, segs[0].EndAt, rep1.DurationS)
@@ -158,7 +162,7 @@ func TestRendererCrashContinuesInANewSegment(t *testing.T) {
 func TestFrozenBrowserIsRestartedByTheWatchdog(t *testing.T) {
 	// Longer: noticing the hang (up to 15 s) and the restart take a while,
 	// and segment 2 must be long enough to judge.
-	s := recordThroughFault(t, "frozen", recordingFor+16, func(r *recording) time.Time {
+	s := recordThroughFault(t, "frozen", recordingFor+8, func(r *recording) time.Time {
 		p := chromiumBrowser(t, r)
 		t.Cleanup(func() { syscall.Kill(p.pid, syscall.SIGCONT) }) // harmless if it is gone
 		return kill(t, p, syscall.SIGSTOP)
