@@ -100,10 +100,6 @@ func Run(ctx context.Context, cfg config.Config) (Result, error) {
 }
 
 type session struct {
-	// pacedFPS is the composite frame rate the metadata last noted (0:
-	// none yet), so that a new browser's full rate is noted too.
-	pacedFPS int
-
 	cfg   config.Config
 	log   *slog.Logger
 	t     timings
@@ -138,6 +134,9 @@ type session struct {
 	cur             *segment   // being written; nil between segments
 	browserRestarts limiter
 	ffmpegRestarts  limiter
+	// pacedFPS is the composite frame rate the metadata last noted (0:
+	// none yet), so that a new browser's full rate is noted too.
+	pacedFPS int
 }
 
 func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Result, err error) {
