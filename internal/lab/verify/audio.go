@@ -47,6 +47,10 @@ const (
 	beepMinAmp      = 0.003 // -50 dBFS
 )
 
+// markerMinSpacingS: marker periods are seconds apart, so a beep or a
+// flash onset this close after another belongs to the same marker.
+const markerMinSpacingS = 0.5
+
 // Beep runs: gaps up to beepMaxGap are bridged, runs shorter than beepMinRun
 // are ignored (a marker beep lasts Markers.DurationMS, 100 ms).
 const (
@@ -277,7 +281,15 @@ func beepOnsets(amp []float64, seen []bool) []float64 {
 		if end-start+1 < minRun {
 			continue
 		}
-		onsets = append(onsets, halfRise(amp, start, end))
+		onset := halfRise(amp, start, end)
+		// A beep broken in two (the receiver's jitter buffer stretching
+		// or concealing audio, often at the start of a stream) is one
+		// marker: counted twice, its second half would pair with the same
+		// flash and read as video 100 ms early.
+		if len(onsets) > 0 && onset-onsets[len(onsets)-1] < markerMinSpacingS {
+			continue
+		}
+		onsets = append(onsets, onset)
 	}
 	return onsets
 }

@@ -96,6 +96,23 @@ func TestBeepOnsetWithinMilliseconds(t *testing.T) {
 	}
 }
 
+// TestBeepBrokenInTwoIsOneMarker: a 100 ms beep with a 30 ms hole (audio
+// concealed by the receiver) is one onset, at its start.
+func TestBeepBrokenInTwoIsOneMarker(t *testing.T) {
+	signal := func(t float64) float64 {
+		v := sine(440, 0.3, t)
+		if (t >= 1 && t < 1.05) || (t >= 1.08 && t < 1.18) || (t >= 4 && t < 4.1) {
+			v += sine(3000, 0.2, t)
+		}
+		return v
+	}
+	res := analyse(synth(6, signal), []float64{440}, 3000)
+	got := beepOnsets(res.beepAmp, res.beepSeen)
+	if len(got) != 2 || math.Abs(got[0]-1) > 0.002 || math.Abs(got[1]-4) > 0.002 {
+		t.Errorf("beeps at %v, want [1 4]", got)
+	}
+}
+
 func TestShortClickIsNotABeep(t *testing.T) {
 	signal := func(t float64) float64 {
 		if t >= 1 && t < 1.015 {

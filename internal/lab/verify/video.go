@@ -262,12 +262,11 @@ func flashOnsets(stats []frameStats) []float64 {
 	}
 	threshold := base + math.Max(0.01, 0.3*(top-base))
 	var onsets []float64
-	const minSpacing = 0.5 // marker periods are seconds apart
 	for i, w := range whites {
 		if w < threshold || (i > 0 && whites[i-1] >= threshold) {
 			continue
 		}
-		if len(onsets) > 0 && stats[i].pts-onsets[len(onsets)-1] < minSpacing {
+		if len(onsets) > 0 && stats[i].pts-onsets[len(onsets)-1] < markerMinSpacingS {
 			continue
 		}
 		onsets = append(onsets, stats[i].pts)
