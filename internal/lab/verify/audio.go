@@ -282,10 +282,10 @@ func beepOnsets(amp []float64, seen []bool) []float64 {
 			continue
 		}
 		onset := halfRise(amp, start, end)
-		// A beep broken in two (the receiver's jitter buffer stretching
-		// or concealing audio, often at the start of a stream) is one
-		// marker: counted twice, its second half would pair with the same
-		// flash and read as video 100 ms early.
+		// A beep broken in two is one marker: counted twice, its second
+		// half would pair with the same flash and read as video 100 ms
+		// early. Seen once under load, at the start of a stream; the
+		// receiver concealing or stretching audio is our guess at why.
 		if len(onsets) > 0 && onset-onsets[len(onsets)-1] < markerMinSpacingS {
 			continue
 		}

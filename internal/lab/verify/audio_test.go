@@ -96,8 +96,8 @@ func TestBeepOnsetWithinMilliseconds(t *testing.T) {
 	}
 }
 
-// TestBeepBrokenInTwoIsOneMarker: a 100 ms beep with a 30 ms hole (audio
-// concealed by the receiver) is one onset, at its start.
+// TestBeepBrokenInTwoIsOneMarker: a beep with a 30 ms hole in it (as one
+// came out of a loaded e2e run) is one onset, at its start.
 func TestBeepBrokenInTwoIsOneMarker(t *testing.T) {
 	signal := func(t float64) float64 {
 		v := sine(440, 0.3, t)
