@@ -167,11 +167,20 @@ func TestRecordsAsNobodyWithChromiumSandbox(t *testing.T) {
 	for time.Now().Before(deadline) {
 		pids := watchTree()
 		procs = chromiumProcesses(pids)
-		hasRenderer := false
+		// A renderer the zygote has just forked runs for a few
+		// milliseconds before it installs its seccomp filter (CI caught
+		// one at seccomp 0 in the sandbox's namespaces): look again until
+		// every renderer has its filter. One that never does fails below.
+		renderers, filtered := 0, 0
 		for _, p := range procs {
-			hasRenderer = hasRenderer || p.typ == "renderer"
+			if p.typ == "renderer" {
+				renderers++
+				if p.seccomp == "2" {
+					filtered++
+				}
+			}
 		}
-		if hasRenderer {
+		if renderers > 0 && filtered == renderers {
 			break
 		}
 		select {
