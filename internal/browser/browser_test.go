@@ -44,7 +44,7 @@ func TestStartEvaluateAndCloseLeavesNoProcess(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed after Close")
 	}
-	if n := processesUsing(profile); n != 0 {
+	if n := processesLeft(profile); n != 0 {
 		t.Fatalf("%d chromium processes left", n)
 	}
 }
@@ -53,6 +53,17 @@ func TestFindBinaryExplicitMissing(t *testing.T) {
 	if _, err := FindBinary("/nonexistent/chromium"); err == nil {
 		t.Fatal("want error for a missing binary")
 	}
+}
+
+// processesLeft waits up to 5 s for the processes whose command line
+// mentions dir to go (children exit a moment after the browser) and
+// returns how many are still there.
+func processesLeft(dir string) int {
+	n := processesUsing(dir)
+	for deadline := time.Now().Add(5 * time.Second); n != 0 && time.Now().Before(deadline); n = processesUsing(dir) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return n
 }
 
 // processesUsing counts processes whose command line mentions dir.
@@ -141,7 +152,7 @@ func TestSingleProcessBrowserEvaluatesAndCloses(t *testing.T) {
 		t.Fatalf("evaluate: %v %v", two, err)
 	}
 	b.Close()
-	if n := processesUsing(profile); n != 0 {
+	if n := processesLeft(profile); n != 0 {
 		t.Fatalf("%d chromium processes left", n)
 	}
 }

@@ -65,7 +65,7 @@ func TestCloseRemovesProfileAndTempFiles(t *testing.T) {
 	if left := entriesOf(t, tmp); len(left) != 0 {
 		t.Errorf("left in TMPDIR after Close: %v", left)
 	}
-	if n := processesUsing(tmp); n != 0 {
+	if n := processesLeft(tmp); n != 0 {
 		t.Errorf("%d chromium processes left", n)
 	}
 }

@@ -98,7 +98,10 @@ func chromiumProcesses(pids []int) []chromiumProcess {
 				p.typ = v
 			}
 		}
-		status, _ := os.ReadFile("/proc/" + pidStr + "/status")
+		status, err := os.ReadFile("/proc/" + pidStr + "/status")
+		if err != nil { // exited since its command line was read
+			continue
+		}
 		for _, line := range strings.Split(string(status), "\n") {
 			if v, ok := strings.CutPrefix(line, "Seccomp:"); ok {
 				p.seccomp = strings.TrimSpace(v)
@@ -221,13 +224,14 @@ func TestRecordsAsNobodyWithChromiumSandbox(t *testing.T) {
 		t.Error("no sandboxed renderer seen")
 	}
 
+	finishBy := time.After(90 * time.Second)
 	for waiting := true; waiting; {
 		select {
 		case <-done:
 			waiting = false
 		case <-time.After(500 * time.Millisecond):
 			watchTree()
-		case <-time.After(90 * time.Second):
+		case <-finishBy:
 			t.Fatal("recorder did not finish within 90 s")
 		}
 	}

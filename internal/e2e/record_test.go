@@ -115,7 +115,11 @@ func TestSIGKILLLeavesAPlayableFile(t *testing.T) {
 	signal(t, r, syscall.SIGKILL)
 	killedAfter := time.Since(firstMedia).Seconds()
 	r.wait(t, 10*time.Second)
-	time.Sleep(2 * time.Second) // FFmpeg sees EOF and writes its last fragment
+	// FFmpeg sees EOF and writes its last fragment: wait for it to exit
+	// (the cleanup fails the test if anything of the recorder stays).
+	for deadline := time.Now().Add(10 * time.Second); len(processesTagged(r.tag)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	d := probeDuration(t, r.path())
 	// The file started before firstMedia was observed, so it can only be longer.
 	if d < killedAfter-2 {
@@ -144,36 +148,36 @@ func checkParticipants(t *testing.T, rep verify.Report, metaPs []metaParticipant
 			t.Errorf("%s missing from the metadata", p.Name)
 			continue
 		}
-		// Media flows a moment after the join (session set-up, key frame):
-		// up to mediaSetup for someone who joins while recording.
-		from, to := m.JoinedAt+1.5, rep.DurationS
-		if m.JoinedAt > 0 {
-			from = m.JoinedAt + mediaSetup.Seconds()
-		}
+		to := rep.DurationS
 		if m.LeftAt != nil {
 			to = *m.LeftAt
 		}
-		f := rep.Tones[i].PresentBetween(from, to)
-		if f < 0.9 {
-			t.Errorf("%s's %.0f Hz tone present in %.0f %% of windows between %.1f and %.1f s, want >= 90 %%", p.Name, p.ToneHz, 100*f, from, to)
-		}
+		checkHeardSoonAfterJoin(t, rep.Tones[i], m.JoinedAt, to)
 		if !rep.Colors[i].Visible {
 			t.Errorf("%s's colour %s not visible", p.Name, p.Hex)
 		}
 	}
 }
 
+// checkHeardSoonAfterJoin: a participant's tone starts within mediaSetup
+// of their join (time 0 for those there before the recorder) and is then
+// present in >= 90 % of the windows until to. Media flows a moment after
+// the join (session set-up, key frame), longer on a loaded machine: a
+// share counted from a fixed 1.5 s failed files whose media came at 2.5 s.
+func checkHeardSoonAfterJoin(t *testing.T, tone verify.ToneReport, joinedAt, to float64) {
+	t.Helper()
+	from := joinedAt + mediaSetup.Seconds()
+	if tone.FirstS < 0 || tone.FirstS > from {
+		t.Errorf("%s's %.0f Hz tone first heard at %.2f s (-1: never), want by %.1f s (joined at %.1f s)", tone.Name, tone.Hz, tone.FirstS, from, joinedAt)
+	}
+	if f := tone.PresentBetween(from, to); f < 0.9 {
+		t.Errorf("%s's %.0f Hz tone present in %.0f %% of windows between %.1f and %.1f s, want >= 90 %%", tone.Name, tone.Hz, 100*f, from, to)
+	}
+}
+
 func checkSync(t *testing.T, rep verify.Report) {
 	t.Helper()
-	if rep.AVOffsetMS.N == 0 {
-		t.Error("no sync marker matched")
-		return
-	}
-	for _, m := range rep.Markers {
-		if m.Matched && math.Abs(m.OffsetMS) > 100 {
-			t.Errorf("A/V offset %.0f ms at %.2f s, want within ±100 ms", m.OffsetMS, m.BeepS)
-		}
-	}
+	checkSyncFrom(t, rep, 0)
 }
 
 // TestAudioOnlyRecordsEveryVoice: AUDIO_ONLY=true gives a file with one AAC
@@ -201,8 +205,6 @@ func TestAudioOnlyRecordsEveryVoice(t *testing.T) {
 			t.Errorf("%s missing from the metadata", p.Name)
 			continue
 		}
-		if f := rep.Tones[i].PresentBetween(m.JoinedAt+1.5, rep.DurationS); f < 0.9 {
-			t.Errorf("%s's %.0f Hz tone present in %.0f %% of windows, want >= 90 %%", p.Name, p.ToneHz, 100*f)
-		}
+		checkHeardSoonAfterJoin(t, rep.Tones[i], m.JoinedAt, rep.DurationS)
 	}
 }

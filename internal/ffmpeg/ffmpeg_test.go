@@ -228,18 +228,27 @@ func TestMissingBinaryIsReported(t *testing.T) {
 	}
 }
 
+// waitStableSize waits until file has not grown for 1 s (up to 15 s): one
+// unchanged reading 200 ms later may only mean FFmpeg was not scheduled.
 func waitStableSize(t *testing.T, file string) {
 	t.Helper()
 	var last int64 = -1
-	for range 50 {
+	stable := 0
+	for range 75 {
 		time.Sleep(200 * time.Millisecond)
 		st, err := os.Stat(file)
-		if err == nil && st.Size() > 0 && st.Size() == last {
+		if err != nil || st.Size() == 0 {
+			continue
+		}
+		if st.Size() == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		if stable == 5 {
 			return
 		}
-		if err == nil {
-			last = st.Size()
-		}
+		last = st.Size()
 	}
 }
 

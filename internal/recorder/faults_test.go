@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,6 +177,21 @@ func afterMedia(t *testing.T, dirs <-chan string, delay time.Duration, fn func(f
 	}()
 }
 
+// waitNewProcess waits until a child process called name runs that is
+// not one of old.
+func waitNewProcess(t *testing.T, name string, old []int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, pid := range childrenNamed(name) {
+			if !slices.Contains(old, pid) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("no new %s within %s of killing %v", name, timeout, old)
+}
+
 func killAll(t *testing.T, name string) {
 	pids := childrenNamed(name)
 	t.Logf("killing %s %v", name, pids)
@@ -270,8 +286,11 @@ func TestSignalDuringBrowserRestartFinalizesQuickly(t *testing.T) {
 	var cancelledAt time.Time
 	dirs := make(chan string, 1)
 	afterMedia(t, dirs, 3*time.Second, func(string) {
+		killed := childrenNamed("chromium")
 		killAll(t, "chromium")
-		time.Sleep(500 * time.Millisecond)
+		// Stop once the new browser has started: the session has seen the
+		// crash then, however slow the machine.
+		waitNewProcess(t, "chromium", killed, 10*time.Second)
 		cancelledAt = time.Now()
 		cancel()
 	})
@@ -294,8 +313,9 @@ func TestSignalDuringBrowserRestartFinalizesQuickly(t *testing.T) {
 	noOrphans(t)
 }
 
-// hangPage makes the page's main thread spin forever 3 s after the join:
-// no chunk, no answer to CDP.
+// hangPage makes the page's main thread spin forever 5 s after the join:
+// no chunk, no answer to CDP. Late enough that a loaded machine has
+// written more than the 1 s of media a segment must hold.
 const hangPage = `
 (function () {
 	const proto = JitsiMeetJS.JitsiConnection.prototype;
@@ -305,7 +325,7 @@ const hangPage = `
 		conf.addEventListener('conference.joined', () => setTimeout(() => {
 			window.__recorderEmit(JSON.stringify({ type: 'test-hang' }));
 			for (;;) {}
-		}, 3000));
+		}, 5000));
 		return conf;
 	};
 })();`

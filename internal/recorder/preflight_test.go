@@ -77,15 +77,18 @@ func writeScript(t *testing.T, body string) string {
 
 func TestPreflightRefusesMissingOrBrokenFFmpeg(t *testing.T) {
 	ctx := t.Context()
-	wantPreflightError(t, checkFFmpeg(ctx, "/nonexistent/ffmpeg", time.Second, slog.Default()), 6,
+	// These exit at once: a budget that a loaded machine's /bin/sh cannot
+	// miss, so a refusal is never read as "slow".
+	const budget = 10 * time.Second
+	wantPreflightError(t, checkFFmpeg(ctx, "/nonexistent/ffmpeg", budget, slog.Default()), 6,
 		"cannot run ffmpeg /nonexistent/ffmpeg: no such file or directory", "FFMPEG_PATH")
-	wantPreflightError(t, checkFFmpeg(ctx, "no-such-ffmpeg-here", time.Second, slog.Default()), 6,
+	wantPreflightError(t, checkFFmpeg(ctx, "no-such-ffmpeg-here", budget, slog.Default()), 6,
 		`ffmpeg not found: no "no-such-ffmpeg-here" on PATH`, "FFMPEG_PATH")
 	broken := writeScript(t, `echo "error while loading shared libraries: libavdevice.so.59" >&2; exit 127`)
-	wantPreflightError(t, checkFFmpeg(ctx, broken, time.Second, slog.Default()), 6,
+	wantPreflightError(t, checkFFmpeg(ctx, broken, budget, slog.Default()), 6,
 		"ffmpeg does not work", "exit status 127", "libavdevice.so.59")
 	impostor := writeScript(t, `echo "hello"`)
-	wantPreflightError(t, checkFFmpeg(ctx, impostor, time.Second, slog.Default()), 6, "does not print an FFmpeg version")
+	wantPreflightError(t, checkFFmpeg(ctx, impostor, budget, slog.Default()), 6, "does not print an FFmpeg version")
 }
 
 // TestPreflightGoesOnWhenFFmpegIsSlow: an FFmpeg that does not answer
@@ -97,7 +100,9 @@ func TestPreflightGoesOnWhenFFmpegIsSlow(t *testing.T) {
 	hang := writeScript(t, `sleep 30 & echo $! > `+pidFile+`; wait`)
 	var logs bytes.Buffer
 	start := time.Now()
-	err := checkFFmpeg(t.Context(), hang, 300*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	// 2 s: time for the wrapper to start its child and write its pid
+	// even on a loaded machine; "sleep 30" still cannot answer in time.
+	err := checkFFmpeg(t.Context(), hang, 2*time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
 	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("slow ffmpeg refused: %v", err)
@@ -105,7 +110,7 @@ func TestPreflightGoesOnWhenFFmpegIsSlow(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "did not answer in time") {
 		t.Errorf("no warning logged: %q", logs.String())
 	}
-	if took > 5*time.Second { // 300 ms + WaitDelay 1 s, generous for a busy machine
+	if took > 6*time.Second { // 2 s + WaitDelay 1 s, generous for a busy machine
 		t.Fatalf("took %s", took)
 	}
 	// The wrapper's "sleep 30" went with it: its process group was killed.

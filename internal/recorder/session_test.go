@@ -276,13 +276,16 @@ func TestStopsWhenAloneForAloneTimeout(t *testing.T) {
 
 func TestSignalFinalizesPlayableFileQuickly(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	var cancelledAt time.Time
-	go func() {
-		time.Sleep(6 * time.Second) // browser start + join + ~4 s of media
+	dirs := make(chan string, 1)
+	// Timed from the first media on disk, not from the start: a loaded
+	// machine can take seconds to start the browser and join.
+	afterMedia(t, dirs, 4*time.Second, func(string) {
 		cancelledAt = time.Now()
 		cancel()
-	}()
-	o := record(t, ctx, fakeDeployment{driver: aliceJoins}, nil)
+	})
+	o := record(t, ctx, fakeDeployment{driver: aliceJoins}, func(c *config.Config) { dirs <- c.RecordingsDir })
 	stopTook := time.Since(cancelledAt)
 	t.Logf("stop took %s", stopTook.Round(time.Millisecond))
 	if o.err != nil || o.res.StopReason != StopSignal {
@@ -292,8 +295,8 @@ func TestSignalFinalizesPlayableFileQuickly(t *testing.T) {
 		t.Fatalf("finalize took %s, want < 5 s", stopTook)
 	}
 	codecs, dur := probe(t, o.res.File)
-	if codecs != "h264,aac" || dur < 1 {
-		t.Fatalf("codecs %s duration %.2f", codecs, dur)
+	if codecs != "h264,aac" || dur < 3 {
+		t.Fatalf("codecs %s duration %.2f, want about 4 s", codecs, dur)
 	}
 }
 
@@ -328,7 +331,7 @@ func TestJoinRefusalsMapToExitCodes(t *testing.T) {
 		{"lobby-denied", fakeDeployment{scenario: "lobby-denied"}, 4},
 		{"connection-failed", fakeDeployment{scenario: "conn-fail"}, 3},
 		{"not-jitsi", fakeDeployment{noConfig: true}, 3},
-		{"kicked", fakeDeployment{driver: aliceJoins + `setTimeout(() => fakeMeeting.kick(), 2500);`}, 4},
+		{"kicked", fakeDeployment{driver: aliceJoins + `setTimeout(() => fakeMeeting.kick(), 4000);`}, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,10 +29,26 @@ func TestSetPaceLowersAndRestoresTheCompositeFrameRate(t *testing.T) {
 		// A stats period that starts after since: it saw only the new rate.
 		return h.waitFor(func(e event) bool { return e.Type == "stats" && e.T >= since.Add(2100*time.Millisecond).UnixMilli() }, 10*time.Second)
 	}
-	full := statsAfter(time.Now())
-	if full.Fps < 25 || full.Fps > 33 {
-		t.Fatalf("composite at %.1f fps before setPace, want about 30", full.Fps)
+	// fullRate waits for a stats period after since at the full rate. A
+	// busy machine (the package runs beside others that start Chromium)
+	// can hold one period below it; one that never reaches it in 20 s
+	// fails.
+	fullRate := func(since time.Time, when string) event {
+		t.Helper()
+		var last []float64
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			e := statsAfter(since)
+			if e.Fps >= 25 && e.Fps <= 33 {
+				return e
+			}
+			last = append(last, e.Fps)
+			since = time.UnixMilli(e.T).Add(-2000 * time.Millisecond)
+		}
+		t.Fatalf("composite never at about 30 fps %s: %v fps", when, last)
+		return event{}
 	}
+	full := fullRate(time.Now(), "before setPace")
 
 	if got := evalValue[string](h, `window.recorder.setPace(10)`); got != "" {
 		t.Fatalf("setPace(10): %q", got)
@@ -48,10 +64,7 @@ func TestSetPaceLowersAndRestoresTheCompositeFrameRate(t *testing.T) {
 	if got := evalValue[string](h, `window.recorder.setPace(1000)`); got != "" {
 		t.Fatalf("setPace(1000): %q", got)
 	}
-	back := statsAfter(time.Now())
-	if back.Fps < 25 || back.Fps > 33 {
-		t.Errorf("composite at %.1f fps after setPace(1000), want VIDEO_FPS (30) again", back.Fps)
-	}
+	fullRate(time.Now(), "after setPace(1000) (VIDEO_FPS again)")
 	stopRecording(t, h)
 
 	// The file: frames per second of media inside the paced window.
@@ -89,11 +102,12 @@ func TestSetPaceLowersAndRestoresTheCompositeFrameRate(t *testing.T) {
 		}
 		return float64(n) / (to - from)
 	}
-	// At full rate the file keeps 30 fps even where the picture does not
-	// change: the compositor redraws only what moved.
-	fullTo := pacedFrom.Sub(start).Seconds() - 1
-	if r := rate(1, fullTo); r < 27 || r > 33 {
-		t.Errorf("file holds %.1f frames/s between 1 and %.1f s (VIDEO_FPS 30), %d frames in all", r, fullTo, len(pts))
+	// At full rate the file holds every composite frame even where the
+	// picture does not change (the compositor redraws only what moved):
+	// judged over the stats period that read about 30 fps.
+	fullFrom, fullTo := time.UnixMilli(full.T).Add(-2000*time.Millisecond).Sub(start).Seconds(), time.UnixMilli(full.T).Sub(start).Seconds()
+	if r := rate(fullFrom, fullTo); r < full.Fps-3 || r > full.Fps+3 || r < 24 {
+		t.Errorf("file holds %.1f frames/s between %.1f and %.1f s, the page drew %.1f, %d frames in all", r, fullFrom, fullTo, full.Fps, len(pts))
 	}
 	from, to := pacedFrom.Sub(start).Seconds()+1, pacedTo.Sub(start).Seconds()-1
 	if r := rate(from, to); r < 8 || r > 12 {

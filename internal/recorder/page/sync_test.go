@@ -67,6 +67,7 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
 	if err := h.eval(add); err != nil {
 		t.Fatalf("add participant: %v", err)
 	}
+	meter := startBusyMeter()
 	time.Sleep(12 * time.Second)
 	rawData := evalValue[string](h, `new Promise((resolve, reject) => {
     const r = window.__raw;
@@ -82,6 +83,7 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
 		t.Fatal("stop: ", err)
 	}
 	h.waitFor(func(e event) bool { return e.Type == "stopped" }, 5*time.Second)
+	busy, stalled := meter.busy(), meter.stallShare() // over the recording, not FFmpeg's work below
 	raw, err := base64.StdEncoding.DecodeString(rawData)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,6 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
 	// few fps when the machine is busy, and then it has too few markers.
 	sender, senderOK := measureSync(t, "sender", raw, spec)
 	recorded, ok := measureSync(t, "recorder", h.file(), spec)
-	busy := machineBusy()
 	if !ok {
 		if busy {
 			// A starved renderer captures the flashes at a few fps.
@@ -104,8 +105,8 @@ func TestRecordingPipelineKeepsAudioAndVideoInSync(t *testing.T) {
 	if senderOK {
 		added -= sender.Mean
 	}
-	t.Logf("A/V offset (flash - beep; + = video late): through the recorder %+.0f ms (min %+.0f, max %+.0f), sender's own tracks %+.0f ms (%d markers): the recorder adds %+.0f ms (machine busy: %v)",
-		recorded.Mean, recorded.Min, recorded.Max, sender.Mean, sender.N, added, busy)
+	t.Logf("A/V offset (flash - beep; + = video late): through the recorder %+.0f ms (min %+.0f, max %+.0f), sender's own tracks %+.0f ms (%d markers): the recorder adds %+.0f ms (machine busy: %v, CPU stalled %.0f %% of the time)",
+		recorded.Mean, recorded.Min, recorded.Max, sender.Mean, sender.N, added, busy, 100*stalled)
 	// Within about a frame (33 ms) when the machine has CPU to spare; a
 	// starved renderer only gets the hard limit.
 	limit := 40.0
