@@ -115,11 +115,9 @@ func TestSIGKILLLeavesAPlayableFile(t *testing.T) {
 	signal(t, r, syscall.SIGKILL)
 	killedAfter := time.Since(firstMedia).Seconds()
 	r.wait(t, 10*time.Second)
-	// FFmpeg sees EOF and writes its last fragment: wait for it to exit
-	// (the cleanup fails the test if anything of the recorder stays).
-	for deadline := time.Now().Add(10 * time.Second); len(processesTagged(r.tag)) > 0 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
+	// FFmpeg sees EOF and writes its last fragment: wait for it, and the
+	// rest of the recorder's processes, to exit.
+	assertNoLeftovers(t, r.tag)
 	d := probeDuration(t, r.path())
 	// The file started before firstMedia was observed, so it can only be longer.
 	if d < killedAfter-2 {

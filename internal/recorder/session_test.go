@@ -390,14 +390,3 @@ func childrenNamed(name string) []int {
 	}
 	return pids
 }
-
-func killChildLater(t *testing.T, name string, after time.Duration) {
-	go func() {
-		time.Sleep(after)
-		pids := childrenNamed(name)
-		t.Logf("killing %s %v", name, pids)
-		for _, pid := range pids {
-			syscallKill(pid)
-		}
-	}()
-}
