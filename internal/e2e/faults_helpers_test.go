@@ -119,7 +119,10 @@ func checkRecoveredSync(t *testing.T, rep verify.Report, audioBack, end float64)
 		t.Errorf("no marker flash after the outage ended at %.2f s: the video never moved again", end)
 		return -1
 	}
-	if vb-end > mediaBackWithin+5 {
+	// Flashes come every 5 s, and a paced, starved compositor can miss one
+	// (CI: those at 28.9 and 33.9 s lost at 11 fps after a 10 s outage
+	// whose video moved again 2.2 s after it): allow two periods.
+	if vb-end > mediaBackWithin+10 {
 		t.Errorf("first marker flash after the outage at %.2f s, %.2f s after it ended: the video came back too late", vb, vb-end)
 	}
 	checkSyncFrom(t, rep, math.Max(audioBack, vb-0.5))

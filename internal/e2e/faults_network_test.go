@@ -80,6 +80,11 @@ func checkRecoveredOutage(t *testing.T, o outage, rep verify.Report, meta metada
 	if vb := checkRecoveredSync(t, rep, backInFile, of.to); vb >= 0 {
 		t.Logf("video: first marker flash %.2f s after the outage; longest frozen picture %.2f s for a %.2f s outage", vb-of.to, rep.Video.FrozenMaxS, of.to-of.from)
 	}
+	// The picture froze when the media stopped, at the outage's start: the
+	// longest frozen picture says when the video moved again.
+	if moved := rep.Video.FrozenMaxS - (of.to - of.from); moved > mediaBackWithin {
+		t.Errorf("longest frozen picture %.2f s for a %.2f s outage: the video moved again %.2f s after it, want within %.0f s", rep.Video.FrozenMaxS, of.to-of.from, moved, mediaBackWithin)
+	}
 	if g := checkGap(t, meta, o, gapNoticedWithin, metadata.GapNoMedia); g != nil && g.To != nil {
 		if *g.To < o.to-1 || *g.To > o.to+mediaBackWithin+2 {
 			t.Errorf("no-media gap ends at %.2f s, the outage ended at %.2f s and media was back at %.2f s", *g.To, o.to, back)

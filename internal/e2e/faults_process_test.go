@@ -101,7 +101,9 @@ func checkSecondSegment(t *testing.T, s segmentedRecording, reason string, withi
 	checkSyncFrom(t, rep2, mediaSetup.Seconds())
 	if segs[1].EndAt == nil {
 		t.Errorf("segment 2 has no endAt")
-	} else if want := *segs[1].EndAt - segs[1].StartAt; math.Abs(rep2.DurationS-want) > 2 {
+	} else if want := *segs[1].EndAt - segs[1].StartAt; math.Abs(rep2.DurationS-want) > 3 {
+		// 3 s: the recorder's own bound (incompleteAfter) for what a
+		// loaded browser may still hold at the stop (CI: 2.2 s).
 		t.Errorf("segment 2 plays %.2f s, the metadata has it %.2f..%.2f s", rep2.DurationS, segs[1].StartAt, *segs[1].EndAt)
 	}
 	if g := findGap(s.meta, outage{s.faultAt, segs[1].StartAt}, 1, reason); g == nil {
