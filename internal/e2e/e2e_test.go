@@ -49,7 +49,7 @@ func startLab(t *testing.T, room string, total, joinAtStart int) *lab.Lab {
 	t.Helper()
 	spec := media.NewSpec(total)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Start(t.Context(), lab.Config{Room: room, Participants: joinAtStart, Spec: &spec, SendOnly: true, Logger: log})
+	l, err := lab.Start(t.Context(), lab.Config{Room: room, Participants: joinAtStart, Spec: &spec, SendOnly: true, ParticipantsNice: lab.RecorderFirstNice, Logger: log})
 	if err != nil {
 		t.Fatalf("start lab: %v", err)
 	}

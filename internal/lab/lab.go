@@ -21,6 +21,7 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/participants"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/prosody"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/web"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 // Config says what meeting to run.
@@ -45,7 +46,18 @@ type Config struct {
 	// others' video or measuring what they receive: enough while the lab
 	// serves a recording, and far cheaper. Check needs it off.
 	SendOnly bool
+	// ParticipantsNice is the nice value (0..19) of the participants'
+	// browser, 0 to leave it at the default priority. On a small machine
+	// the lab's senders share the cores with the recorder under test: at
+	// equal priority a recorder starved by its own test meeting measures
+	// the lab, while a deployed recorder has its CPU (or its quota) to
+	// itself.
+	ParticipantsNice int
 }
+
+// RecorderFirstNice is the participants' nice value when a recorder under
+// test shares the machine with them: the recorder has the cores first.
+const RecorderFirstNice = 10
 
 // Lab is a running meeting. Close stops everything it started.
 type Lab struct {
@@ -78,6 +90,9 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	spec := media.NewSpec(cfg.Participants)
 	if cfg.Spec != nil {
 		spec = *cfg.Spec
+	}
+	if cfg.ParticipantsNice < 0 || cfg.ParticipantsNice > 19 {
+		return nil, fmt.Errorf("lab: participants' nice value %d, want 0..19", cfg.ParticipantsNice)
 	}
 	if cfg.Participants > len(spec.Participants) {
 		return nil, fmt.Errorf("lab: %d participants asked for, spec describes %d", cfg.Participants, len(spec.Participants))
@@ -159,6 +174,13 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 		})
 		if err != nil {
 			return nil, fmt.Errorf("lab: start participants: %w", err)
+		}
+		if cfg.ParticipantsNice != 0 {
+			n, err := procfs.FS{Root: "/proc"}.Renice(l.Group.BrowserPID(), cfg.ParticipantsNice)
+			if err != nil {
+				return nil, fmt.Errorf("lab: lower the participants' priority: %w", err)
+			}
+			l.log.Debug("participants deprioritized", "nice", cfg.ParticipantsNice, "threads", n)
 		}
 	}
 	l.log.Info("lab up", "meeting", l.MeetingURL(cfg.Room), "participants", cfg.Participants)

@@ -6,12 +6,14 @@ package procfs
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Proc is one process as read from /proc at one instant.
@@ -146,4 +148,34 @@ func Descendants(procs map[int]Proc, root int) []int {
 	}
 	sort.Ints(out[1:])
 	return out
+}
+
+// Renice sets every thread of root's process tree to nice and returns how
+// many it set. Linux keeps nice per thread, and threads and processes
+// started later inherit it from the one that starts them, so a browser's
+// zygote carries it to renderers forked after the call.
+func (fs FS) Renice(root, nice int) (threads int, err error) {
+	if root <= 0 {
+		return 0, nil
+	}
+	for _, pid := range Descendants(fs.List(), root) {
+		tasks, err := os.ReadDir(filepath.Join(fs.Root, strconv.Itoa(pid), "task"))
+		if err != nil {
+			continue // gone
+		}
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
+				if errors.Is(err, syscall.ESRCH) {
+					continue // exited meanwhile
+				}
+				return threads, fmt.Errorf("renice thread %d: %w", tid, err)
+			}
+			threads++
+		}
+	}
+	return threads, nil
 }

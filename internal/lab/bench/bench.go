@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitsi-recorder/jitsi-recorder/internal/lab"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
 )
 
@@ -96,7 +97,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	breakdown := fs.Bool("breakdown", false, "print the per-process and per-thread breakdown too (always in --json)")
 	maxLoad := fs.Float64("max-load", 0, "before each scenario wait until the 1-minute load average is below this (0: don't wait)")
 	loadWait := fs.Duration("load-wait", 10*time.Minute, "longest wait for --max-load; then run anyway and say so")
-	labNice := fs.Int("lab-nice", 10, "nice value of the lab's participant browser, so it yields the cores to the recorder (0: equal priority)")
+	labNice := fs.Int("lab-nice", lab.RecorderFirstNice, "nice value of the lab's participant browser, so it yields the cores to the recorder (0: equal priority)")
 	keep := fs.String("keep", "", "keep each run's recording in this directory (for a closer look at frames and sync)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)

@@ -92,18 +92,11 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	labCtx, stopLab := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
 	defer stopLab()
 	spec := media.NewSpec(sc.Participants).WithShape(sc.senders())
-	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, Spec: &spec, SendOnly: true, Logger: cfg.Log})
+	l, err := lab.Start(labCtx, lab.Config{Room: "bench", Participants: sc.Participants, Spec: &spec, SendOnly: true, ParticipantsNice: cfg.LabNice, Logger: cfg.Log})
 	if err != nil {
 		return fail(fmt.Errorf("start lab: %w", err))
 	}
 	defer l.Close()
-	if cfg.LabNice != 0 {
-		n, err := deprioritize(procfs.FS{Root: cfg.ProcRoot}, groupBrowserPID(l), cfg.LabNice)
-		if err != nil {
-			return fail(fmt.Errorf("lower the lab's priority: %w", err))
-		}
-		cfg.Log.Debug("lab participants deprioritized", "nice", cfg.LabNice, "threads", n)
-	}
 
 	dir, err := os.MkdirTemp("", "jitsi-lab-bench-")
 	if err != nil {
@@ -241,39 +234,6 @@ func lastN(s []string, n int) []string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-// deprioritize sets every thread of root's process tree to nice (Linux
-// keeps nice per thread; threads and processes started later inherit it
-// from their parent, so the zygotes carry it to new renderers). On a
-// 2-core machine the lab's senders and the recorder share the cores: at
-// equal priority a recorder starved by its own test meeting measures the
-// lab, while a deployed recorder has its CPU (or its quota) to itself.
-func deprioritize(fs procfs.FS, root, nice int) (threads int, err error) {
-	if root <= 0 {
-		return 0, nil
-	}
-	pids := append([]int{root}, procfs.Descendants(fs.List(), root)...)
-	for _, pid := range pids {
-		tasks, err := os.ReadDir(filepath.Join(fs.Root, strconv.Itoa(pid), "task"))
-		if err != nil {
-			continue // gone
-		}
-		for _, task := range tasks {
-			tid, err := strconv.Atoi(task.Name())
-			if err != nil {
-				continue
-			}
-			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
-				if errors.Is(err, syscall.ESRCH) {
-					continue // exited meanwhile
-				}
-				return threads, fmt.Errorf("thread %d: %w", tid, err)
-			}
-			threads++
-		}
-	}
-	return threads, nil
 }
 
 // groupBrowserPID is the lab participants' Chromium, 0 without participants.

@@ -32,7 +32,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	l, err := lab.Start(ctx, lab.Config{Room: "demo", Participants: *n, SendOnly: true, Logger: log})
+	l, err := lab.Start(ctx, lab.Config{Room: "demo", Participants: *n, SendOnly: true, ParticipantsNice: lab.RecorderFirstNice, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,31 +1,29 @@
-package bench
+package procfs
 
 import (
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
-func TestDeprioritizeReachesEveryProcessOfTheTree(t *testing.T) {
+func TestReniceReachesEveryProcessOfTheTree(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "sleep 30 & sleep 30 & wait")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	fs := procfs.FS{Root: "/proc"}
+	fs := FS{Root: "/proc"}
 	var kids []int
-	for deadline := time.Now().Add(5 * time.Second); len(kids) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		kids = procfs.Descendants(fs.List(), cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); len(kids) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		kids = Descendants(fs.List(), cmd.Process.Pid)
 	}
-	if len(kids) < 2 {
+	if len(kids) < 3 {
 		t.Fatalf("children of the shell: %v", kids)
 	}
-	n, err := deprioritize(fs, cmd.Process.Pid, 7)
+	n, err := fs.Renice(cmd.Process.Pid, 7)
 	if err != nil || n < 3 {
-		t.Fatalf("deprioritize: %d threads, %v", n, err)
+		t.Fatalf("renice: %d threads, %v", n, err)
 	}
 	for _, pid := range append([]int{cmd.Process.Pid}, kids...) {
 		// The raw syscall answers 20 - nice.
