@@ -78,7 +78,7 @@ func TestTwentyRunsInOneProcessLeaveNothingBehind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	labLog := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Start(ctx, lab.Config{Room: "hygiene", Participants: 1, SendOnly: true, Logger: labLog})
+	l, err := lab.Start(ctx, lab.Config{Room: "hygiene", Participants: 1, SendOnly: true, ParticipantsNice: lab.RecorderFirstNice, Logger: labLog})
 	if err != nil {
 		t.Fatal("lab: ", err)
 	}

@@ -32,7 +32,7 @@ func TestRecordsLabMeetingWithEveryParticipantSeenAndHeard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
 	defer cancel()
 	labLog := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Start(ctx, lab.Config{Room: "e2e", Participants: 2, Logger: labLog})
+	l, err := lab.Start(ctx, lab.Config{Room: "e2e", Participants: 2, ParticipantsNice: lab.RecorderFirstNice, Logger: labLog})
 	if err != nil {
 		t.Fatal("lab: ", err)
 	}

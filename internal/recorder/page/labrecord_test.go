@@ -35,7 +35,7 @@ func TestLabAudioOnlyReceivesNoVideoSurvivesFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Start(ctx, lab.Config{Room: "team-sync", Participants: 1, SendOnly: true, Logger: log})
+	l, err := lab.Start(ctx, lab.Config{Room: "team-sync", Participants: 1, SendOnly: true, ParticipantsNice: lab.RecorderFirstNice, Logger: log})
 	if err != nil {
 		t.Skip("lab unavailable: ", err)
 	}
