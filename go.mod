@@ -3,6 +3,7 @@ module github.com/jitsi-recorder/jitsi-recorder
 go 1.26.8
 
 require (
+	github.com/Eyevinn/mp4ff v0.47.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15

@@ -21,7 +21,6 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/participants"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/prosody"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/web"
-	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 // Config says what meeting to run.
@@ -169,18 +168,12 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 			Spec:        spec,
 			JoinAtStart: cfg.Participants,
 			SendOnly:    cfg.SendOnly,
+			Nice:        cfg.ParticipantsNice,
 			Logger:      cfg.Logger.With("part", "participants"),
 			Browser:     browser.Options{FakeMedia: true, Logger: cfg.Logger.With("part", "participants-browser")},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("lab: start participants: %w", err)
-		}
-		if cfg.ParticipantsNice != 0 {
-			n, err := procfs.FS{Root: "/proc"}.Renice(l.Group.BrowserPID(), cfg.ParticipantsNice)
-			if err != nil {
-				return nil, fmt.Errorf("lab: lower the participants' priority: %w", err)
-			}
-			l.log.Debug("participants deprioritized", "nice", cfg.ParticipantsNice, "threads", n)
 		}
 	}
 	l.log.Info("lab up", "meeting", l.MeetingURL(cfg.Room), "participants", cfg.Participants)

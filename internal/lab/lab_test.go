@@ -1,8 +1,11 @@
 package lab
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/focus"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/participants"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 type testWriter struct{ t *testing.T }
@@ -76,4 +80,43 @@ func TestPasswordRoomAdmitsOnlyWithThePassword(t *testing.T) {
 		t.Fatalf("error %q does not name the password", err)
 	}
 	t.Logf("wrong password refused: %v", err)
+}
+
+// TestParticipantsNiceReachesEveryBrowserProcess: ParticipantsNice lowers
+// the priority of the whole participants' browser, and a participant who
+// joins later (a renderer forked after Start) has it too.
+func TestParticipantsNiceReachesEveryBrowserProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prosody and Chromium")
+	}
+	spec := media.NewSpec(2)
+	l, err := Start(t.Context(), Config{Room: "nice", Participants: 1, Spec: &spec, SendOnly: true, ParticipantsNice: 7, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fs := procfs.FS{Root: "/proc"}
+	before := len(procfs.Descendants(fs.List(), l.Group.BrowserPID()))
+	if err := l.Group.Join(1); err != nil {
+		t.Fatalf("late join: %v", err)
+	}
+	tree := procfs.Descendants(fs.List(), l.Group.BrowserPID())
+	if len(tree) <= before {
+		t.Fatalf("the late joiner added no process to the browser's %d", before)
+	}
+	for _, pid := range tree {
+		// The raw syscall answers 20 - nice.
+		prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if 20-prio != 7 {
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			t.Errorf("pid %d: nice %d, want 7 (%.120s)", pid, 20-prio, strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	t.Logf("%d processes at nice 7 (%d before the late join)", len(tree), before)
+	if _, err := Start(t.Context(), Config{Room: "rude", ParticipantsNice: -5, Logger: testLogger(t)}); err == nil {
+		t.Error("a negative nice value was accepted")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -287,6 +288,30 @@ func incompleteError(sg *segment, stoppedAt time.Time) error {
 		Kind: KindIncomplete, What: "record " + sg.file(),
 		Err: fmt.Errorf("the file holds %s of media for the last %s of the meeting: the browser's encoder fell behind",
 			got.Round(100*time.Millisecond), want.Round(100*time.Millisecond)),
+		Hint: starvedHint,
+	}
+}
+
+// videoShortError reports a last segment whose video ends clearly before
+// its audio; nil when the tracks end together. FFmpeg's progress, and so
+// incompleteError, follows the furthest track, while a starved browser's
+// video encoder can fall seconds behind the audio, which then reaches the
+// stop alone. A file that cannot be read for its tracks is logged, not
+// failed: FFmpeg closed it cleanly.
+func videoShortError(sg *segment, log *slog.Logger) error {
+	video, audio, err := ffmpeg.TrackEnds(sg.path)
+	if err != nil {
+		log.Warn("could not read where the file's tracks end", "file", sg.file(), "err", err)
+		return nil
+	}
+	log.Debug("track ends", "file", sg.file(), "video", video.String(), "audio", audio.String())
+	if audio-video <= incompleteAfter {
+		return nil
+	}
+	return &Error{
+		Kind: KindIncomplete, What: "record " + sg.file(),
+		Err: fmt.Errorf("the video ends %s before the audio (%s of %s): the browser's encoder fell behind",
+			(audio - video).Round(100*time.Millisecond), video.Round(100*time.Millisecond), audio.Round(100*time.Millisecond)),
 		Hint: starvedHint,
 	}
 }

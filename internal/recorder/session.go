@@ -253,6 +253,9 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 			// A file that stops short must not pass for a whole recording.
 			runErr = incompleteError(sg, stoppedAt)
 		}
+		if runErr == nil && !s.cfg.AudioOnly {
+			runErr = videoShortError(sg, log)
+		}
 	}
 	end := time.Now()
 	var media float64

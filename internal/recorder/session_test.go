@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/browser"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/config"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/ffmpeg"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/meeting"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/metadata"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/recorder/page"
@@ -258,6 +260,41 @@ func TestRecordsMeetingUntilDurationWithMetadata(t *testing.T) {
 		meta.Participants[0].Name != "Alice" || meta.Participants[1].Name != "Bob" ||
 		len(meta.Speakers) != 2 || meta.Encoder.VideoCodec == "" || meta.DurationSeconds < 4 {
 		t.Fatalf("metadata %+v", meta)
+	}
+}
+
+// TestVideoThatStopsShortOfTheAudioIsIncomplete: a starved browser's
+// video encoder can fall seconds behind while the audio keeps up, and
+// FFmpeg's progress follows the audio. Here the composite stops reaching
+// the encoder 3 s into the page's life: the file's video ends there, its
+// audio at the stop, and the recording must not pass for whole (exit 9),
+// in its error and in its metadata.
+func TestVideoThatStopsShortOfTheAudioIsIncomplete(t *testing.T) {
+	o := record(t, t.Context(), fakeDeployment{driver: aliceJoins, extra: `
+(function () {
+	const proto = window.CanvasCaptureMediaStreamTrack && CanvasCaptureMediaStreamTrack.prototype;
+	if (!proto || !proto.requestFrame) { throw new Error('no requestFrame: this Chromium cannot run the test'); }
+	const requestFrame = proto.requestFrame, t0 = performance.now();
+	proto.requestFrame = function () { if (performance.now() - t0 < 3000) requestFrame.call(this); };
+})();`}, func(c *config.Config) { c.Duration = 10 * time.Second })
+	var rerr *Error
+	if !errors.As(o.err, &rerr) || rerr.Kind != KindIncomplete || ExitCode(o.err) != 9 {
+		t.Fatalf("want the incomplete error (exit 9), got %v (exit %d)\n%s", o.err, ExitCode(o.err), o.logs.String())
+	}
+	if !strings.Contains(o.err.Error(), "the video ends") {
+		t.Errorf("error %q does not say the video ends short", o.err)
+	}
+	video, audio, err := ffmpeg.TrackEnds(o.res.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v; file: video ends %s, audio %s", o.err, video, audio)
+	if audio-video <= incompleteAfter {
+		t.Errorf("video ends %s, audio %s: the test did not cut the video short", video, audio)
+	}
+	meta, _ := readMetadata(t, o.res.MetadataFile)
+	if meta.StopReason != StopError || !strings.Contains(meta.Error, "the video ends") {
+		t.Errorf("metadata stop %q error %q, want the incomplete error", meta.StopReason, meta.Error)
 	}
 }
 

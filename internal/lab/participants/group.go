@@ -17,6 +17,7 @@ import (
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/browser"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/lab/media"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/procfs"
 )
 
 // Config says where the synthetic participants meet and what they send.
@@ -39,6 +40,11 @@ type Config struct {
 	// Local makes each page loop its own media back through a loopback peer
 	// connection instead of joining: it tests the pages without a meeting.
 	Local bool
+	// Nice is the nice value (0..19) of the browser's processes, 0 for the
+	// default priority. Chromium itself sets a renderer to nice 0 or 5 when
+	// its tab comes to the front or goes to the back, so the group applies
+	// it again after every join and leave.
+	Nice int
 	// SendOnly makes each page send its media but ask the bridge for no
 	// video (lastN 0) and attach or analyse nothing it receives: the
 	// participants then cost little more than their encoders. Reports then
@@ -77,6 +83,9 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 	if cfg.JoinAtStart <= 0 || cfg.JoinAtStart > len(cfg.Spec.Participants) {
 		cfg.JoinAtStart = len(cfg.Spec.Participants)
 	}
+	if cfg.Nice < 0 || cfg.Nice > 19 {
+		return nil, fmt.Errorf("start participants: nice value %d, want 0..19", cfg.Nice)
+	}
 	if !cfg.Local && cfg.Room == "" {
 		return nil, errors.New("start participants: no room")
 	}
@@ -107,6 +116,10 @@ func Start(ctx context.Context, cfg Config) (*Group, error) {
 	if err := errors.Join(errs...); err != nil {
 		g.Close()
 		return nil, fmt.Errorf("start participants in room %q: %w", cfg.Room, err)
+	}
+	if err := g.renice(); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("start participants: %w", err)
 	}
 	g.log.Info("synthetic participants joined", "room", cfg.Room, "count", cfg.JoinAtStart, "local", cfg.Local, "send_only", cfg.SendOnly)
 	return g, nil
@@ -313,7 +326,9 @@ func (g *Group) Leave(i int) error {
 		return fmt.Errorf("participant %d (%s) leave: %w", i, g.cfg.Spec.Participants[i].Name, err)
 	}
 	g.log.Info("participant left", "participant", g.cfg.Spec.Participants[i].Name)
-	return nil
+	// Another tab may come to the front, and Chromium raises its renderer.
+	t.cancel()
+	return g.renice()
 }
 
 // Join (re)joins participant i in a new tab and waits until it has joined.
@@ -336,7 +351,23 @@ func (g *Group) Join(i int) error {
 		g.mu.Unlock()
 		return fmt.Errorf("join: %w", err)
 	}
+	if err := g.renice(); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
 	g.log.Info("participant joined", "participant", g.cfg.Spec.Participants[i].Name)
+	return nil
+}
+
+// renice sets every process of the browser to the configured nice value.
+func (g *Group) renice() error {
+	if g.cfg.Nice == 0 {
+		return nil
+	}
+	n, err := procfs.FS{Root: "/proc"}.Renice(g.BrowserPID(), g.cfg.Nice)
+	if err != nil {
+		return fmt.Errorf("lower the browser's priority: %w", err)
+	}
+	g.log.Debug("participants' browser reniced", "nice", g.cfg.Nice, "threads", n)
 	return nil
 }
 
