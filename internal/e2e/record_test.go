@@ -29,6 +29,7 @@ func TestRecordsThreeParticipants(t *testing.T) {
 		t.Errorf("video changing in %.0f %% of frames, want moving video", 100*rep.Video.ChangingFraction)
 	}
 	checkSync(t, rep)
+	checkVideoToTheEnd(t, rep)
 	t.Logf("measured: duration %.2f s, video %.1f fps, A/V offset mean %.0f ms (min %.0f, max %.0f, %d markers)",
 		rep.DurationS, rep.Video.FPS, rep.AVOffsetMS.Mean, rep.AVOffsetMS.Min, rep.AVOffsetMS.Max, rep.AVOffsetMS.N)
 }
@@ -54,6 +55,7 @@ func TestLateJoinerAndEarlyLeaverShowAtTheirTimes(t *testing.T) {
 	rep := verifyFile(t, r.path(), l.Spec)
 	meta := r.metadata(t)
 	checkParticipants(t, rep, meta.Participants, l.Spec.Participants)
+	checkVideoToTheEnd(t, rep)
 
 	late, leaver := findMeta(meta.Participants, l.Spec.Participants[2].Name), findMeta(meta.Participants, l.Spec.Participants[1].Name)
 	if late == nil || leaver == nil {
@@ -97,6 +99,7 @@ func TestSIGTERMFinalizesACompleteFile(t *testing.T) {
 	if d < 7 || !rep.Video.Present || !rep.Audio.Present {
 		t.Errorf("file after SIGTERM: %.1f s, video %v, audio %v", d, rep.Video.Present, rep.Audio.Present)
 	}
+	checkVideoToTheEnd(t, rep)
 	if r.metadata(t).StopReason == "" {
 		t.Error("metadata has no stop reason")
 	}
@@ -170,6 +173,16 @@ func checkHeardSoonAfterJoin(t *testing.T, tone verify.ToneReport, joinedAt, to 
 	}
 	if f := tone.PresentBetween(from, to); f < 0.9 {
 		t.Errorf("%s's %.0f Hz tone present in %.0f %% of windows between %.1f and %.1f s, want >= 90 %%", tone.Name, tone.Hz, 100*f, from, to)
+	}
+}
+
+// checkVideoToTheEnd: the video runs to the end of a file that was closed
+// cleanly, not seconds short of the audio (a browser that fell behind
+// hands over its queued audio at the stop, not all its video).
+func checkVideoToTheEnd(t *testing.T, rep verify.Report) {
+	t.Helper()
+	if !rep.Video.Present || rep.DurationS-rep.Video.LastS > 1 {
+		t.Errorf("video ends at %.2f s of a %.2f s file, want within 1 s of its end", rep.Video.LastS, rep.DurationS)
 	}
 }
 
