@@ -27,15 +27,7 @@ func TestTrackEndsTellsAShortVideoFromTheAudio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "out.mp4")
-	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed(t, p, b, 8)
-	if err := p.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	out := muxH264(t, b, 8)
 	video, audio, err := TrackEnds(out)
 	if err != nil {
 		t.Fatal(err)
@@ -55,17 +47,7 @@ func TestTrackEndsTellsAShortVideoFromTheAudio(t *testing.T) {
 
 func TestTrackEndsOfAWholeRecordingAgree(t *testing.T) {
 	needFFmpeg(t)
-	in := makeInput(t, 5, "h264")
-	out := filepath.Join(t.TempDir(), "out.mp4")
-	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed(t, p, in, 5)
-	if err := p.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	video, audio, err := TrackEnds(out)
+	video, audio, err := TrackEnds(muxH264(t, makeInput(t, 5, "h264"), 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,4 +68,20 @@ func TestTrackEndsRefusesWhatIsNotAFragmentedMP4(t *testing.T) {
 	if _, _, err := TrackEnds(filepath.Join(dir, "missing.mp4")); err == nil {
 		t.Error("missing file: no error")
 	}
+}
+
+// muxH264 records an H.264 Matroska stream through Start as the recorder
+// does, in pieces, and returns the closed file.
+func muxH264(t *testing.T, in []byte, pieces int) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	p, err := Start(t.Context(), Options{Output: out, VideoCodec: "h264"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, p, in, pieces)
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return out
 }
