@@ -116,7 +116,9 @@ func TestParticipantsNiceReachesEveryBrowserProcess(t *testing.T) {
 		}
 	}
 	t.Logf("%d processes at nice 7 (%d before the late join)", len(tree), before)
-	if _, err := Start(t.Context(), Config{Room: "rude", ParticipantsNice: -5, Logger: testLogger(t)}); err == nil {
+	// Refused before any browser starts.
+	if g, err := participants.Start(t.Context(), participants.Config{BaseURL: l.Web.URL(), Room: "rude", Spec: spec, Nice: -5, Logger: testLogger(t)}); err == nil {
+		g.Close()
 		t.Error("a negative nice value was accepted")
 	}
 }
