@@ -38,7 +38,7 @@ func recordThroughOutage(t *testing.T, room string, cut func(*lab.Lab) (undo fun
 func recordThrough(t *testing.T, room string, duration int, outageFor time.Duration, env []string, cut func(*lab.Lab) (undo func())) (outage, verify.Report, metadata.Recording, *lab.Lab) {
 	t.Helper()
 	l := startLab(t, room, 2, 2)
-	r := startRecorder(t, l, room, append([]string{"RECORD_DURATION=" + strconv.Itoa(duration)}, env...)...)
+	r := startFaultRecorder(t, l, room, append([]string{"RECORD_DURATION=" + strconv.Itoa(duration)}, env...)...)
 	r.waitRecording(t, 40*time.Second)
 	time.Sleep(8 * time.Second)
 	begin := time.Now()
@@ -154,7 +154,7 @@ func TestPacketLossFivePercentKeepsRecording(t *testing.T) {
 	requirePrivateNetns(t)
 	const room = "lossy"
 	l := startLab(t, room, 2, 2)
-	r := startRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor))
+	r := startFaultRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor))
 	r.waitRecording(t, 40*time.Second)
 	time.Sleep(4 * time.Second)
 	begin := time.Now()
@@ -219,7 +219,7 @@ func verifySpan(t *testing.T, path string, from, to float64, spec media.Spec) ve
 func TestProsodyRestartRejoinsAndKeepsRecording(t *testing.T) {
 	const room = "restart"
 	l := startLab(t, room, 2, 2)
-	r := startRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor+4))
+	r := startFaultRecorder(t, l, room, "RECORD_DURATION="+strconv.Itoa(recordingFor+4))
 	r.waitRecording(t, 40*time.Second)
 	time.Sleep(8 * time.Second)
 	begin := time.Now()
