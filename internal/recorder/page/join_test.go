@@ -27,8 +27,11 @@ func TestStartFailsWithContractErrorCodes(t *testing.T) {
 			h.reset()
 			h.open("/_recorder?scenario=" + c.scenario)
 			err := h.eval(`window.recorder.start(` + startOpts(c.extra) + `)`)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("start error %v, want %q", err, c.want)
+			if err == nil || !strings.Contains(err.Error(), c.want+": ") {
+				t.Fatalf("start error %v, want %q and why", err, c.want)
+			}
+			if strings.Contains(err.Error(), "secret.jwt.value") || strings.Contains(err.Error(), "wrong-pass") {
+				t.Errorf("start error leaks a secret: %v", err)
 			}
 			e := h.waitFor(func(e event) bool { return e.Type == "error" }, 5*time.Second)
 			if e.Code != c.want {

@@ -2208,16 +2208,19 @@ onmessage = (e) => {
                 return await session.start();
             } catch (e) {
                 const code = (e && e.code) || 'other';
+                const detail = scrub((e && (e.detail || e.message)) || code);
                 if (!session.stopping && !(e && e.reported)) {
                     // A stop() during the join is no error: the caller asked.
-                    emitError(code, (e && (e.detail || e.message)) || code);
+                    emitError(code, detail);
                 }
                 if (session.media) {
                     await session.media.stop().catch(() => { /* best effort */ });
                 }
                 await withTimeout(session.leave(), 2000);
                 session = null;
-                throw new Error(code);
+                // "code: detail": the error event and this rejection race
+                // to the caller, and either must say why.
+                throw new Error(detail === code ? code : `${code}: ${detail}`);
             }
         },
 
