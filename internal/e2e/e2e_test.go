@@ -45,9 +45,15 @@ func TestMain(m *testing.M) {
 
 // startLab starts a lab whose spec has total participants, joinAtStart of
 // them joining now. It is closed when the test ends.
+//
+// The participants send the crowd shape (320x180 at 15 fps): three of them
+// cost about half a core, against a whole one at 640x360@30 (LAB_CPU=1 in
+// internal/lab/participants). CI's 2 cores are shared with other machines'
+// work, and what the lab takes the recorder under test does not get; the
+// recorder's output is the same 1280x720 at 30 fps.
 func startLab(t *testing.T, room string, total, joinAtStart int) *lab.Lab {
 	t.Helper()
-	spec := media.NewSpec(total)
+	spec := media.NewSpec(total).WithShape(media.CrowdShape())
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	l, err := lab.Start(t.Context(), lab.Config{Room: room, Participants: joinAtStart, Spec: &spec, SendOnly: true, ParticipantsNice: lab.RecorderFirstNice, Logger: log})
 	if err != nil {

@@ -25,9 +25,7 @@ func TestRecordsThreeParticipants(t *testing.T) {
 		t.Errorf("duration %.2f s, want 20 ± 1", rep.DurationS)
 	}
 	checkParticipants(t, rep, meta.Participants, l.Spec.Participants)
-	if !rep.Video.Present || rep.Video.ChangingFraction < 0.5 {
-		t.Errorf("video changing in %.0f %% of frames, want moving video", 100*rep.Video.ChangingFraction)
-	}
+	checkMoving(t, rep, mediaSetup.Seconds(), "")
 	checkSync(t, rep)
 	checkVideoToTheEnd(t, rep)
 	t.Logf("measured: duration %.2f s, video %.1f fps, A/V offset mean %.0f ms (min %.0f, max %.0f, %d markers)",
@@ -137,6 +135,30 @@ func TestSIGKILLLeavesAPlayableFile(t *testing.T) {
 // the metadata records it) to their media in the recording: their session
 // with the bridge, the source-add to the recorder, the first key frame.
 const mediaSetup = 4 * time.Second
+
+// maxStill is the longest the recorded picture may stand still once
+// everyone's video is in. The lab's cameras send 15 fps and a starved one
+// fewer, so how many composite frames repeat says more about the lab than
+// the recorder; a picture that stops for a second is what a viewer sees.
+const maxStill = 1.0
+
+// checkMoving: no still of the video lasts more than maxStill after from
+// (seconds into the file). what names the file in the message.
+func checkMoving(t *testing.T, rep verify.Report, from float64, what string) {
+	t.Helper()
+	if what != "" {
+		what += ": "
+	}
+	if !rep.Video.Present {
+		t.Errorf("%sno video", what)
+		return
+	}
+	for _, s := range rep.Video.Stills {
+		if s.ToS-math.Max(s.FromS, from) > maxStill {
+			t.Errorf("%sthe picture stood still %.2f..%.2f s, want moving video (no still over %.1f s after %.1f s)", what, s.FromS, s.ToS, maxStill, from)
+		}
+	}
+}
 
 // checkParticipants: each participant's tone is present in >= 90 % of the
 // windows while they were in the meeting (from the metadata), and their

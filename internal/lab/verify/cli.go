@@ -138,6 +138,13 @@ func WriteSummary(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "video: %d frames (%d distinct timestamps) %.2f..%.2f s, %.2f fps, max gap %.0f ms\n",
 			v.Frames, v.DistinctTimestamps, v.FirstS, v.LastS, v.FPS, 1000*v.MaxGapS)
 		fmt.Fprintf(&b, "  changing %.1f %% of frames, longest frozen %.2f s\n", 100*v.ChangingFraction, v.FrozenMaxS)
+		if len(v.Stills) > 0 {
+			var ss []string
+			for _, s := range v.Stills {
+				ss = append(ss, fmt.Sprintf("%.2f..%.2f", s.FromS, s.ToS))
+			}
+			fmt.Fprintf(&b, "  still for %.1f s or longer: %s s\n", StillMinS, strings.Join(ss, ", "))
+		}
 		for _, c := range r.Colors {
 			vis := "not visible"
 			if c.Visible {

@@ -97,9 +97,24 @@ type VideoReport struct {
 	ChangingFraction float64 `json:"changing_fraction"`
 	// FrozenMaxS is the longest time one picture stayed on screen.
 	FrozenMaxS float64 `json:"frozen_max_s"`
+	// Stills are the times one picture stayed on screen for StillMinS or
+	// longer, in order: where the video stood still, not only how long at
+	// most (a check can leave out the start, before anyone's video came).
+	Stills []Span `json:"stills"`
 	// FlashesS are the onsets of the marker flashes (first white frame).
 	FlashesS []float64 `json:"flashes_s"`
 }
+
+// Span is a stretch of the file, in seconds.
+type Span struct {
+	FromS float64 `json:"from_s"`
+	ToS   float64 `json:"to_s"`
+}
+
+// StillMinS is the shortest still that VideoReport.Stills lists: a few
+// frames of a camera at 15 fps shown in a 30 fps composite repeat for
+// 67 ms, a camera that stalls for half a second is something to see.
+const StillMinS = 0.5
 
 // ColorReport is one expected participant colour.
 type ColorReport struct {

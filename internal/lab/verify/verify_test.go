@@ -191,8 +191,8 @@ func TestFrozenVideoReadsAsNotChanging(t *testing.T) {
 	if rep.Video.ChangingFraction > 0.01 {
 		t.Errorf("changing fraction %.3f, want ~0", rep.Video.ChangingFraction)
 	}
-	if rep.Video.FrozenMaxS < 4.5 {
-		t.Errorf("frozen max %.2f s, want ~5", rep.Video.FrozenMaxS)
+	if rep.Video.FrozenMaxS < 4.5 || len(rep.Video.Stills) != 1 {
+		t.Errorf("frozen max %.2f s, stills %+v: want ~5 s, one", rep.Video.FrozenMaxS, rep.Video.Stills)
 	}
 }
 
@@ -203,11 +203,29 @@ func TestMovingVideoReadsAsChanging(t *testing.T) {
 	if rep.Video.ChangingFraction < 0.9 {
 		t.Errorf("changing fraction %.3f, want ~1", rep.Video.ChangingFraction)
 	}
-	if rep.Video.FrozenMaxS > 0.1 {
-		t.Errorf("frozen max %.3f s, want one frame", rep.Video.FrozenMaxS)
+	if rep.Video.FrozenMaxS > 0.1 || len(rep.Video.Stills) != 0 {
+		t.Errorf("frozen max %.3f s, stills %+v: want one frame, none", rep.Video.FrozenMaxS, rep.Video.Stills)
 	}
 	if math.Abs(rep.Video.FPS-30) > 0.5 {
 		t.Errorf("measured fps %.2f, want 30", rep.Video.FPS)
+	}
+}
+
+// A picture that stands still mid-file is listed as a still where it is,
+// and the moving parts around it are not.
+func TestStillMidFileIsListedWhereItIs(t *testing.T) {
+	t.Parallel()
+	// Frame 60 (2.0 s) repeated 45 more times: still from 2.0 to 3.53 s.
+	f := generate(t, "still.mp4", "testsrc=s=640x360:r=30:d=4,loop=loop=45:size=1:start=60,setpts=N/30/TB", "")
+	rep := verifyFile(t, f, media.NewSpec(1))
+	if len(rep.Video.Stills) != 1 {
+		t.Fatalf("stills %+v, want one around 2.0..3.53 s", rep.Video.Stills)
+	}
+	if s := rep.Video.Stills[0]; math.Abs(s.FromS-2.0) > 0.05 || math.Abs(s.ToS-3.533) > 0.05 {
+		t.Errorf("still %.3f..%.3f s, want 2.000..3.533", s.FromS, s.ToS)
+	}
+	if math.Abs(rep.Video.FrozenMaxS-1.533) > 0.05 {
+		t.Errorf("frozen max %.3f s, want 1.533", rep.Video.FrozenMaxS)
 	}
 }
 

@@ -234,13 +234,19 @@ func videoReport(stats []frameStats) VideoReport {
 	// FrozenMaxS: the longest time one picture stayed, counting a gap in
 	// the timestamps as frozen too.
 	start := stats[0].pts
+	still := func(end float64) {
+		r.FrozenMaxS = math.Max(r.FrozenMaxS, end-start)
+		if end-start >= StillMinS {
+			r.Stills = append(r.Stills, Span{FromS: start, ToS: end})
+		}
+	}
 	for i := 1; i < len(stats); i++ {
 		if stats[i].changed {
-			r.FrozenMaxS = math.Max(r.FrozenMaxS, stats[i].pts-start)
+			still(stats[i].pts)
 			start = stats[i].pts
 		}
 	}
-	r.FrozenMaxS = math.Max(r.FrozenMaxS, r.LastS+frameDur-start)
+	still(r.LastS + frameDur)
 	r.FlashesS = flashOnsets(stats)
 	return r
 }

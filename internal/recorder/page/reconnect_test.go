@@ -145,6 +145,36 @@ func TestRecordingSurvivesALostMeeting(t *testing.T) {
 		stopRecording(t, h)
 	})
 
+	// When Prosody goes down, its parting presences can remove everyone
+	// a moment before the connection fails. The file is silent from the
+	// loss on all the same, so the gap opens there; with nobody back after
+	// the rejoin it closes once the page has been idle for noMediaMs.
+	t.Run("everyone left just before the loss: the gap opens all the same", func(t *testing.T) {
+		startRecording(t, h, `,"reconnectTimeoutMs":60000,"noMediaMs":2000,"rejoinAfterMs":0`)
+		if err := h.eval(`fakeMeeting.enableStats()`); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // a watchdog tick sees media flow
+		if err := h.eval(`fakeMeeting.removeRemote('a1')`); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := h.eval(`fakeMeeting.dropConnection()`); err != nil {
+			t.Fatal(err)
+		}
+		rc := h.waitFor(isReconnecting, 5*time.Second)
+		done := h.waitFor(isReconnected, 15*time.Second)
+		end := h.waitFor(func(e event) bool { return e.Type == "media-gap" && e.State == "end" }, 10*time.Second)
+		evs := h.snapshot()
+		if index(evs, func(e event) bool { return e.Type == "media-gap" && e.State == "start" && e.T == rc.T }) < 0 {
+			t.Errorf("no media-gap start at the loss (t=%d): %s", rc.T, h.describe())
+		}
+		if end.T < done.T {
+			t.Errorf("media gap ended at %d, before the rejoin at %d", end.T, done.T)
+		}
+		stopRecording(t, h)
+	})
+
 	t.Run("conference left, then failed: rejoined each time", func(t *testing.T) {
 		startRecording(t, h, "")
 		if err := h.eval(`fakeMeeting.leaveConference()`); err != nil {

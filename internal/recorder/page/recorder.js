@@ -1361,6 +1361,7 @@ onmessage = (e) => {
             this.rejoinAfterMs = o.rejoinAfterMs;
             this.bytes = new WeakMap(); // pc -> Map(report id -> bytesReceived)
             this.lastGrowth = Date.now();
+            this.flowedAt = 0; // the last tick that saw inbound media grow
             this.idleSince = 0; // joined with nobody unmuted since
             this.gapFrom = 0; // open gap: its start, else 0
             this.rejoinedAt = 0;
@@ -1430,6 +1431,7 @@ onmessage = (e) => {
             const grew = pcs.length ? await this.grew(pcs) : false;
             if (grew) {
                 this.lastGrowth = now;
+                this.flowedAt = now;
                 this.idleSince = 0;
                 this.endGap(now);
 
@@ -1463,6 +1465,11 @@ onmessage = (e) => {
                 this.rejoinedAt = now;
                 s.reconnect('no-media', `no media for ${Math.round((now - this.gapFrom) / 1000)} s`);
             }
+        }
+
+        // flowedWithin says whether inbound media grew in the ms before t.
+        flowedWithin(t, ms) {
+            return this.flowedAt > 0 && t - this.flowedAt <= ms;
         }
 
         // openGap starts a gap now, unless one is open: losing the meeting
@@ -1845,9 +1852,14 @@ onmessage = (e) => {
             emit({ type: 'reconnecting', reason, t: since });
             console.warn(`recorder: reconnecting (${reason}): ${scrub(detail)}`);
             // Only where media can be measured: a gap nobody can close
-            // would claim silence to the end of the recording.
-            if (this.watchdog && this.media.hasUnmutedTrack() && this.watchdog.sources().length) {
-                this.watchdog.openGap(since);
+            // would claim silence to the end of the recording. Media that
+            // flowed a moment ago counts too: when the XMPP server goes
+            // down, its parting presences may remove everyone just before
+            // the connection itself fails, and the file is silent from
+            // here until they are back all the same.
+            const w = this.watchdog;
+            if (w && ((this.media.hasUnmutedTrack() && w.sources().length) || w.flowedWithin(since, w.noMediaMs))) {
+                w.openGap(since);
             }
             this.joined = false;
             this.media.dropEveryone();
