@@ -676,22 +676,10 @@
     // video wait in their jitter buffers (getStats) and sets each video
     // receiver's jitterBufferTarget to the difference plus the mix's own
     // latency, so a beep and a flash sent together are recorded together.
-    //
-    // Video is shown later than its jitter buffer releases it, and audio
-    // is not: the frame is decoded (getStats' totalDecodeTime), held for
-    // WebRTC's render delay (renderDelayMs), and waits for the compositor's
-    // next tick (half an interval on average, drawWaitMs). Leaving these out
-    // recorded video 30-40 ms late on an idle machine. The sum is bounded:
-    // on a starved machine the decode time read from getStats swings, and
-    // an unbounded correction once recorded video 108 ms early.
-    const renderDelayMs = 10; // WebRTC's default video render delay
-    const maxAfterBufferMs = 45;
-
     class PlayoutAligner {
-        constructor(extraAudioMs, drawWaitMs) {
+        constructor(extraAudioMs) {
             this.extraAudioMs = extraAudioMs;
-            this.drawWaitMs = drawWaitMs;
-            this.prev = new Map(); // inbound-rtp id -> {delay, count, decode, decoded}
+            this.prev = new Map(); // inbound-rtp id -> {delay, count}
             this.targetMs = 0;
             this.timer = setInterval(() => this.tick().catch(e => console.warn('recorder: playout aligner', e)), 1000);
         }
@@ -699,7 +687,6 @@
         async tick() {
             const audio = [];
             const video = [];
-            const decode = [];
             const receivers = [];
             for (const pc of peerConnections) {
                 if (pc.connectionState === 'closed') {
@@ -712,20 +699,13 @@
                         return;
                     }
                     const p = this.prev.get(r.id);
-                    const now = {
-                        delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount,
-                        decode: r.totalDecodeTime || 0, decoded: r.framesDecoded || 0,
-                    };
-                    this.prev.set(r.id, now);
-                    if (!p || now.count <= p.count) {
+                    this.prev.set(r.id, { delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount });
+                    if (!p || r.jitterBufferEmittedCount <= p.count) {
                         return;
                     }
                     // Mean wait of what left the buffer since the last tick, in ms.
-                    const ms = 1000 * (now.delay - p.delay) / (now.count - p.count);
+                    const ms = 1000 * (r.jitterBufferDelay - p.delay) / (r.jitterBufferEmittedCount - p.count);
                     (r.kind === 'audio' ? audio : video).push(ms);
-                    if (r.kind === 'video' && now.decoded > p.decoded) {
-                        decode.push(1000 * (now.decode - p.decode) / (now.decoded - p.decoded));
-                    }
                 });
                 for (const rc of pc.getReceivers()) {
                     if (rc.track && rc.track.kind === 'video' && 'jitterBufferTarget' in rc) {
@@ -748,10 +728,8 @@
             if (!audio.length || !video.length) {
                 return;
             }
-            const afterBufferMs = Math.min(maxAfterBufferMs,
-                (decode.length ? median(decode) : 0) + renderDelayMs + this.drawWaitMs);
             const want = Math.max(0, Math.min(1000,
-                median(audio) + this.extraAudioMs - median(video) - afterBufferMs + this.targetMs));
+                median(audio) + this.extraAudioMs - median(video) + this.targetMs));
             // Move slowly and only for real changes: the buffer follows its
             // target over a few seconds, and each change is a visible step.
             // The first estimate is taken whole, so the start of the
@@ -763,7 +741,7 @@
                 return;
             }
             this.targetMs = next;
-            console.info(`recorder: video playout target ${next} ms (audio ${median(audio).toFixed(0)} ms, video ${median(video).toFixed(0)} + ${afterBufferMs.toFixed(0)} ms)`);
+            console.info(`recorder: video playout target ${next} ms (audio ${median(audio).toFixed(0)} ms, video ${median(video).toFixed(0)} ms)`);
             for (const rc of receivers) {
                 try {
                     rc.jitterBufferTarget = this.targetMs;
@@ -1204,7 +1182,7 @@ onmessage = (e) => {
             this.startedAt = this.encoder.startedAt;
             if (!this.o.audioOnly && this.o.alignPlayout !== false) {
                 const ac = this.mixer.ac;
-                this.aligner = new PlayoutAligner(1000 * ((ac && ac.baseLatency) || 0), 500 / this.o.fps);
+                this.aligner = new PlayoutAligner(1000 * ((ac && ac.baseLatency) || 0));
             }
             this.startStats();
 
