@@ -53,6 +53,7 @@ type harness struct {
 	events []event
 	chunks [][]byte         // generation 0
 	gens   map[int][][]byte // every generation's chunks
+	frames []framesBatch    // track capture's frames events, whole
 }
 
 type deployment struct {
@@ -149,6 +150,7 @@ func (h *harness) reset() {
 	h.events = nil
 	h.chunks = nil
 	h.gens = nil
+	h.frames = nil
 }
 
 // clearEvents forgets the events seen so far but not the chunks: for a
@@ -188,6 +190,16 @@ func (h *harness) record(payload string) {
 			h.chunks = append(h.chunks, b)
 		}
 		e.Data = ""
+	} else if e.Type == "frames" {
+		// Kept whole in h.frames; the event list gets a summary, so a
+		// failure's event dump stays readable.
+		var b framesBatch
+		if err := json.Unmarshal([]byte(payload), &b); err != nil {
+			h.t.Errorf("bad frames event: %v", err)
+		}
+		b.Received = time.Now()
+		h.frames = append(h.frames, b)
+		e.Raw = fmt.Sprintf(`{"type":"frames","t":%d,"frames":<%d>}`, e.T, len(b.Frames))
 	} else {
 		e.Raw = payload
 	}

@@ -52,11 +52,32 @@
 // channelLastN and startLastN 0, and setLastN(0) plus receiver constraints
 // with lastN 0 are sent on join; video tracks are neither attached nor
 // reported (no track events of kind video).
+//
+// Track capture (start({capture: 'tracks', ...}), CaptureTracks): the page
+// makes no canvas, WebAudio mix, media element or MediaRecorder. Each remote
+// RTCRtpReceiver gets an RTCRtpScriptTransform whose worker copies every
+// encoded frame; the page emits them in {type:'frames'} batches (every
+// 50 ms while frames flow, an empty one at least every second), and 'track'
+// events carry ssrc and sourceName. It emits no 'encoder' or 'chunk'
+// events; 'recording' comes as soon as it joined (t = then), and start()
+// resolves {mimeType: "", capture: "tracks"}. The stats event's fps is
+// video frames tapped per second (afps audio, bytesPerSecond,
+// pendingBytes, droppedFrames). Joining, participant/track events, the
+// media watchdog, reconnects and stop() are as in the composite mode.
+// Wire format: docs/page-contract.md.
 package page
 
 import (
 	"embed"
 	"io/fs"
+)
+
+// Capture modes: start()'s capture option.
+const (
+	// CaptureComposite is the default: one composite file in 'chunk' events.
+	CaptureComposite = "composite"
+	// CaptureTracks taps each receiver's encoded frames ('frames' events).
+	CaptureTracks = "tracks"
 )
 
 // EmitBinding is the name of the CDP binding (Runtime.addBinding) the page

@@ -3,6 +3,9 @@
 // video onto one canvas, mixes the remote audio with WebAudio, encodes both
 // with one MediaRecorder and hands the chunks to Go through the CDP binding
 // __recorderEmit. The contract with the Go side is in page.go.
+// start({capture: 'tracks'}) does none of the compositing: it taps each
+// receiver's encoded frames instead (section "track capture"; wire format
+// in docs/page-contract.md).
 'use strict';
 
 (function () {
@@ -1002,16 +1005,431 @@ onmessage = (e) => {
         }
     }
 
+    // ---------------------------------------------------------------- track capture (capture: 'tracks')
+
+    // In track capture mode the page records nothing itself: each remote
+    // RTCRtpReceiver gets an RTCRtpScriptTransform whose worker copies every
+    // encoded frame (as the sender encoded it) and passes it on unchanged;
+    // the main thread batches the copies and emits them as 'frames' events.
+    // Go writes the tracks and builds any composite outside the browser.
+    // The contract is docs/page-contract.md.
+
+    // tapWorkerMain is the worker's whole program. It runs from a Blob URL
+    // (its source text), not from a served file: the worker must exist
+    // before lib-jitsi-meet's first 'track' event, a Blob needs no request
+    // (nothing for Go's Fetch interception or a test server to serve), and
+    // the Ticker's worker does the same. Keep it self-contained: it sees
+    // nothing of this file's scope.
+    function tapWorkerMain() {
+        let active = true;
+        let payloadTypes = {}; // RTP payload type -> codec, from the remote SDP's a=rtpmap
+        const ssrcs = new Map(); // ssrc -> {keyed, transformer, askedAt}
+        const origin = performance.timeOrigin;
+        let receiveTimeBad = 0; // receiveTime missing or implausible: Date.now() used
+        const seen = { mimeType: false, rtpTimestamp: false, receiveTime: false, width: false };
+        const counts = { waitedForKey: 0, keyRequests: 0, maxLagMs: 0 };
+
+        const codecOf = (mime, pt) => {
+            const m = String(mime || payloadTypes[pt] || '').toLowerCase();
+            const name = m.includes('/') ? m.slice(m.indexOf('/') + 1) : m;
+
+            return name;
+        };
+
+        self.onmessage = e => {
+            const d = e.data || {};
+            if (d.type === 'rtpmap') {
+                payloadTypes = Object.assign({}, payloadTypes, d.map);
+            } else if (d.type === 'need-key') {
+                // The main thread dropped this SSRC's frames: wait for (and
+                // ask for) a keyframe before handing out more.
+                const s = ssrcs.get(d.ssrc);
+                if (s) {
+                    s.keyed = false;
+                    s.askedAt = 0;
+                }
+            } else if (d.type === 'stop') {
+                active = false;
+            } else if (d.type === 'report') {
+                self.postMessage({ type: 'report', seen, receiveTimeBad, counts });
+            }
+        };
+
+        const tap = (transformer, kind, frame) => {
+            const md = typeof frame.getMetadata === 'function' ? frame.getMetadata() : {};
+            const ssrc = md.synchronizationSource >>> 0;
+            let s = ssrcs.get(ssrc);
+            if (!s) {
+                s = { keyed: kind !== 'video', transformer, askedAt: 0 };
+                ssrcs.set(ssrc, s);
+            }
+            s.transformer = transformer; // a reused transceiver moves an SSRC
+            const key = kind === 'video' && frame.type === 'key';
+            if (kind === 'video' && !s.keyed) {
+                if (!key) {
+                    // A stream's first frame handed out is a keyframe: ask
+                    // for one (at most once a second) and skip until then.
+                    const now = Date.now();
+                    counts.waitedForKey++;
+                    if (now - s.askedAt > 1000 && typeof transformer.sendKeyFrameRequest === 'function') {
+                        s.askedAt = now;
+                        counts.keyRequests++;
+                        transformer.sendKeyFrameRequest().catch(() => { /* the sender's next keyframe will do */ });
+                    }
+
+                    return;
+                }
+                s.keyed = true;
+            }
+            seen.mimeType = seen.mimeType || Boolean(md.mimeType);
+            seen.rtpTimestamp = seen.rtpTimestamp || md.rtpTimestamp !== undefined;
+            seen.receiveTime = seen.receiveTime || md.receiveTime !== undefined;
+            seen.width = seen.width || md.width > 0;
+            const now = Date.now();
+            let r = md.receiveTime > 0 ? origin + md.receiveTime : 0;
+            if (!(Math.abs(r - now) < 10000)) {
+                receiveTimeBad++;
+                r = now;
+            }
+            counts.maxLagMs = Math.max(counts.maxLagMs, now - r);
+            const out = {
+                s: ssrc,
+                k: kind === 'video' ? 'v' : 'a',
+                c: codecOf(md.mimeType, md.payloadType),
+                ts: (md.rtpTimestamp !== undefined ? md.rtpTimestamp : frame.timestamp) >>> 0,
+                r,
+                b: frame.data.slice(0)
+            };
+            if (kind === 'video') {
+                out.key = key;
+                if (md.width > 0 && md.height > 0) {
+                    out.w = md.width;
+                    out.h = md.height;
+                }
+            }
+            self.postMessage(out, [ out.b ]);
+        };
+
+        self.onrtctransform = ev => {
+            const transformer = ev.transformer;
+            const kind = (transformer.options && transformer.options.kind) || 'video';
+            transformer.readable.pipeThrough(new TransformStream({
+                transform(frame, controller) {
+                    if (active) {
+                        try {
+                            tap(transformer, kind, frame);
+                        } catch (e) {
+                            self.postMessage({ type: 'error', message: String(e && e.message) });
+                        }
+                    }
+                    // Every frame goes on to the browser's own decoder, as
+                    // without the tap: its jitter buffer, NACKs and keyframe
+                    // requests work as usual, and the media watchdog's
+                    // getStats counters keep moving.
+                    controller.enqueue(frame);
+                }
+            })).pipeTo(transformer.writable).catch(() => { /* the receiver went away */ });
+        };
+    }
+
+    // rtpmapOf returns payload type -> "kind/codec" from an SDP's a=rtpmap
+    // lines, for frames whose metadata has no mimeType.
+    function rtpmapOf(sdp) {
+        const map = {};
+        let kind = '';
+        for (const line of String(sdp || '').split(/\r?\n/)) {
+            if (line.startsWith('m=')) {
+                kind = line.slice(2).split(' ')[0];
+            }
+            const m = /^a=rtpmap:(\d+) ([^/\s]+)/.exec(line);
+            if (m) {
+                map[m[1]] = `${kind}/${m[2]}`;
+            }
+        }
+
+        return map;
+    }
+
+    // bytesToBase64: the native encoder where there is one, else
+    // String.fromCharCode over 32 KiB slices (never one call per byte).
+    function bytesToBase64(u8) {
+        if (typeof u8.toBase64 === 'function') {
+            return u8.toBase64();
+        }
+        let s = '';
+        for (let i = 0; i < u8.length; i += 0x8000) {
+            s += String.fromCharCode.apply(null, u8.subarray(i, i + 0x8000));
+        }
+
+        return btoa(s);
+    }
+
+    // The RTCPeerConnections made while no tap was on: a tap that starts
+    // taps their receivers too (see installTapHooks). Later ones are tapped
+    // by their 'track' listener and not kept (close() fires no event, so a
+    // set of them would only grow over reconnects).
+    const tapPCs = new Set();
+    const hookedPCs = new WeakSet();
+    let activeTap = null;
+
+    function hookPC(pc) {
+        if (!pc || hookedPCs.has(pc)) {
+            return;
+        }
+        hookedPCs.add(pc);
+        if (!activeTap) {
+            tapPCs.add(pc);
+        }
+        pc.addEventListener('track', e => {
+            if (activeTap) {
+                activeTap.attach(e.receiver);
+            }
+        });
+    }
+
+    // installTapHooks runs when recorder.js loads, before start() and so
+    // before lib-jitsi-meet makes any connection (it makes them in join,
+    // not at load). A 'track' listener added in the constructor runs during
+    // setRemoteDescription, before the track's first packet, so the
+    // transform sees the stream from its first keyframe. A lib that kept
+    // its own reference to the constructor is caught by the
+    // setRemoteDescription hook, which comes before any 'track' event too.
+    function installTapHooks() {
+        const Native = window.RTCPeerConnection;
+        if (typeof Native !== 'function' || Native.__recorderTap) {
+            return;
+        }
+        const Patched = function RTCPeerConnection(...args) {
+            const pc = new Native(...args);
+            hookPC(pc);
+
+            return pc;
+        };
+        Patched.prototype = Native.prototype; // instanceof works both ways
+        Object.setPrototypeOf(Patched, Native); // statics (generateCertificate)
+        Patched.__recorderTap = true;
+        window.RTCPeerConnection = Patched;
+        if (window.webkitRTCPeerConnection === Native) {
+            window.webkitRTCPeerConnection = Patched;
+        }
+        const srd = Native.prototype.setRemoteDescription;
+        Native.prototype.setRemoteDescription = function (desc, ...rest) {
+            hookPC(this);
+            if (activeTap && desc && typeof desc.sdp === 'string') {
+                activeTap.learnSDP(desc.sdp);
+            }
+
+            return srd.call(this, desc, ...rest);
+        };
+    }
+
+    // TAP_MAX_PENDING bounds the frames waiting to be emitted (~8 MB).
+    const TAP_MAX_PENDING = 8 << 20;
+
+    // FrameTap is track capture: the worker, the transforms, the batches.
+    class FrameTap {
+        constructor(o) {
+            this.o = o;
+            this.owners = new Map(); // ssrc -> {p, src}, from lib-jitsi-meet's tracks
+            this.ownerOf = null; // ssrc -> endpoint id from the conference's signaling layer
+            this.receivers = new WeakSet(); // receivers with our transform
+            this.pending = []; // frames not yet emitted, as the worker sent them
+            this.pendingBytes = 0;
+            this.maxPending = TAP_MAX_PENDING;
+            this.waitKey = new Set(); // video SSRCs dropped until their next keyframe
+            this.droppedFrames = 0;
+            this.warnedDrop = false;
+            this.lastEmit = 0;
+            this.batches = 0;
+            this.frames = { a: 0, v: 0, bytes: 0 };
+            this.report = null;
+            this.url = URL.createObjectURL(new Blob([ `(${tapWorkerMain.toString()})();` ], { type: 'text/javascript' }));
+            this.worker = new Worker(this.url, { name: 'recorder-tap' });
+            this.worker.onmessage = e => this.onFrame(e.data);
+            this.worker.onerror = e => console.warn('recorder: tap worker', e && e.message);
+            this.timer = setInterval(() => this.flush(false), 50);
+        }
+
+        // start taps what exists already and every receiver from now on.
+        start() {
+            activeTap = this;
+            for (const pc of tapPCs) {
+                if (pc.connectionState === 'closed' || pc.signalingState === 'closed') {
+                    continue;
+                }
+                if (pc.remoteDescription && pc.remoteDescription.sdp) {
+                    this.learnSDP(pc.remoteDescription.sdp);
+                }
+                for (const rc of pc.getReceivers()) {
+                    this.attach(rc);
+                }
+            }
+            tapPCs.clear();
+        }
+
+        attach(receiver) {
+            const kind = receiver && receiver.track && receiver.track.kind;
+            if (!kind || this.receivers.has(receiver) || (kind === 'video' && this.o.audioOnly)) {
+                return;
+            }
+            try {
+                receiver.transform = new RTCRtpScriptTransform(this.worker, { kind });
+                this.receivers.add(receiver);
+            } catch (e) {
+                emitError('encoder', `cannot tap a ${kind} receiver: ${e && e.message}`);
+            }
+        }
+
+        learnSDP(sdp) {
+            const map = rtpmapOf(sdp);
+            if (Object.keys(map).length) {
+                this.worker.postMessage({ type: 'rtpmap', map });
+            }
+        }
+
+        setOwner(ssrc, p, src) {
+            if (ssrc > 0) {
+                this.owners.set(ssrc >>> 0, { p: p || '', src: src || '' });
+            }
+        }
+
+        onFrame(f) {
+            if (!f || f.type === 'error') {
+                console.warn('recorder: tap worker:', f && f.message);
+
+                return;
+            }
+            if (f.type === 'report') {
+                this.report = f;
+
+                return;
+            }
+            if (f.k === 'v' && this.waitKey.has(f.s)) {
+                if (!f.key) {
+                    this.droppedFrames++;
+
+                    return;
+                }
+                this.waitKey.delete(f.s);
+            }
+            this.pending.push(f);
+            this.pendingBytes += f.b.byteLength;
+            if (this.pendingBytes > this.maxPending) {
+                this.shed();
+            }
+        }
+
+        // shed keeps the pending frames under maxPending when they are not
+        // going out (a main thread that does not get to flush): video goes
+        // first, each SSRC then waits for its next keyframe (the worker asks
+        // the sender for one); audio only if video alone was not enough.
+        shed() {
+            if (!this.warnedDrop) {
+                this.warnedDrop = true;
+                console.warn(`recorder: over ${this.maxPending} bytes of frames pending: dropping video until the next keyframe`);
+            }
+            const keep = [];
+            for (const f of this.pending) {
+                if (f.k === 'v') {
+                    if (!this.waitKey.has(f.s)) {
+                        this.waitKey.add(f.s);
+                        this.worker.postMessage({ type: 'need-key', ssrc: f.s });
+                    }
+                    this.pendingBytes -= f.b.byteLength;
+                    this.droppedFrames++;
+                } else {
+                    keep.push(f);
+                }
+            }
+            while (this.pendingBytes > this.maxPending && keep.length) {
+                this.pendingBytes -= keep.shift().b.byteLength;
+                this.droppedFrames++;
+            }
+            this.pending = keep;
+        }
+
+        ownerFor(ssrc) {
+            const o = this.owners.get(ssrc);
+            if (o && o.p) {
+                return o;
+            }
+            let p = '';
+            try {
+                p = (this.ownerOf && this.ownerOf(ssrc)) || '';
+            } catch (e) { /* unknown yet */ }
+
+            return { p: typeof p === 'string' ? p : '', src: (o && o.src) || '' };
+        }
+
+        // flush emits the pending frames (at most every 50 ms), or an empty
+        // batch when a second passed without one.
+        flush(force) {
+            const now = Date.now();
+            if (!this.pending.length && !force && now - this.lastEmit < 1000) {
+                return;
+            }
+            const frames = this.pending.map(f => {
+                const who = this.ownerFor(f.s);
+                const out = { s: f.s, k: f.k, c: f.c, ts: f.ts, r: f.r };
+                if (f.k === 'v') {
+                    out.key = Boolean(f.key);
+                    if (f.w) {
+                        out.w = f.w;
+                        out.h = f.h;
+                    }
+                }
+                out.p = who.p;
+                out.src = who.src;
+                out.d = bytesToBase64(new Uint8Array(f.b));
+                this.frames[f.k]++;
+                this.frames.bytes += f.b.byteLength;
+
+                return out;
+            });
+            this.pending = [];
+            this.pendingBytes = 0;
+            this.lastEmit = now;
+            this.batches++;
+            emit({ type: 'frames', t: now, frames });
+        }
+
+        // stop stops tapping and emits what is pending. The transforms stay
+        // on (frames still pass through the worker to the decoder).
+        stop() {
+            if (activeTap === this) {
+                activeTap = null;
+            }
+            this.worker.postMessage({ type: 'stop' });
+            clearInterval(this.timer);
+            this.flush(true);
+        }
+
+        // metadataReport asks the worker which metadata fields it has seen.
+        metadataReport() {
+            this.report = null;
+            this.worker.postMessage({ type: 'report' });
+
+            return new Promise(resolve => {
+                const t0 = Date.now();
+                const poll = () => (this.report || Date.now() - t0 > 2000 ? resolve(this.report) : setTimeout(poll, 20));
+                poll();
+            });
+        }
+    }
+
     // ---------------------------------------------------------------- meeting model
 
     // Media ties together what the page knows about the meeting (who is there,
     // which tracks) with the compositor, the mixer and the encoder. Both the
-    // lib-jitsi-meet events and the test hooks drive it.
+    // lib-jitsi-meet events and the test hooks drive it. In track capture
+    // mode it has none of those three but a FrameTap (this.tap).
     class Media {
         constructor(o) {
             this.o = o;
-            this.compositor = o.audioOnly ? null : new Compositor(o.width, o.height);
-            this.mixer = new Mixer();
+            this.tracksMode = o.capture === 'tracks';
+            this.compositor = o.audioOnly || this.tracksMode ? null : new Compositor(o.width, o.height);
+            this.mixer = this.tracksMode ? null : new Mixer();
+            this.tap = null;
             this.people = new Map(); // id -> name
             this.tracks = new Map(); // key -> {participantId, kind}
             this.encoder = null;
@@ -1061,7 +1479,9 @@ onmessage = (e) => {
 
         trackAdded(key, participantId, kind, mst, videoType, muted, jitsiTrack) {
             this.tracks.set(key, { participantId, kind, muted: Boolean(muted) });
-            if (kind === 'audio') {
+            if (this.tracksMode) {
+                this.tapTrack(key, participantId, kind, videoType, jitsiTrack);
+            } else if (kind === 'audio') {
                 this.mixer.add(key, mst);
             } else if (this.compositor) {
                 this.compositor.addVideo(key, participantId, mst, videoType, muted, jitsiTrack);
@@ -1075,12 +1495,21 @@ onmessage = (e) => {
                 return;
             }
             this.tracks.delete(key);
-            if (t.kind === 'audio') {
+            if (this.tracksMode) {
+                if (this.onTracksChanged) {
+                    this.onTracksChanged();
+                }
+            } else if (t.kind === 'audio') {
                 this.mixer.remove(key);
             } else if (this.compositor) {
                 this.compositor.removeVideo(key);
             }
-            emit({ type: 'track', id: t.participantId, kind: t.kind, muted: true, removed: true, t: Date.now() });
+            const ev = { type: 'track', id: t.participantId, kind: t.kind, muted: true, removed: true, t: Date.now() };
+            if (this.tracksMode) {
+                ev.ssrc = t.ssrc || 0;
+                ev.sourceName = t.sourceName || '';
+            }
+            emit(ev);
         }
 
         trackMuted(key, muted) {
@@ -1102,6 +1531,9 @@ onmessage = (e) => {
             if (this.compositor) {
                 this.compositor.setVideoType(key, videoType);
             }
+            if (this.tracksMode) {
+                this.tracks.get(key).videoType = videoType;
+            }
             this.emitTrack(key, { videoType });
         }
 
@@ -1110,10 +1542,58 @@ onmessage = (e) => {
             const v = this.compositor && this.compositor.videos.get(key);
             const ev = { type: 'track', id: t.participantId, kind: t.kind, t: Date.now() };
             if (t.kind === 'video') {
-                ev.videoType = (v && v.videoType) || change.videoType || 'camera';
+                ev.videoType = (v && v.videoType) || change.videoType || t.videoType || 'camera';
             }
             ev.muted = v ? v.muted : Boolean(change.muted);
+            if (this.tracksMode) {
+                ev.muted = change.muted !== undefined ? Boolean(change.muted) : t.muted;
+                ev.ssrc = t.ssrc || 0;
+                ev.sourceName = t.sourceName || '';
+            }
             emit(ev);
+        }
+
+        // tapTrack (track capture) notes which SSRC and source a track has,
+        // so the frames of that SSRC name their participant.
+        tapTrack(key, participantId, kind, videoType, jitsiTrack) {
+            const t = this.tracks.get(key);
+            t.videoType = videoType;
+            const call = name => {
+                try {
+                    return jitsiTrack && typeof jitsiTrack[name] === 'function' ? jitsiTrack[name]() : undefined;
+                } catch (e) {
+                    return undefined;
+                }
+            };
+            t.ssrc = Number(call('getSSRC')) >>> 0;
+            t.sourceName = String(call('getSourceName') || '');
+            if (this.tap) {
+                this.tap.setOwner(t.ssrc, participantId, t.sourceName);
+            }
+            if (this.onTracksChanged) {
+                this.onTracksChanged();
+            }
+        }
+
+        // startTapping (track capture) is startEncoding's counterpart: the
+        // worker and its transforms exist before the join, so that the
+        // first remote track is tapped from its first frame.
+        startTapping() {
+            if (typeof window.RTCRtpScriptTransform !== 'function') {
+                throw new CodedError('encoder', 'this browser has no RTCRtpScriptTransform: track capture is impossible');
+            }
+            try {
+                this.tap = new FrameTap(this.o);
+            } catch (e) {
+                throw new CodedError('encoder', `track capture worker: ${e && e.message}`);
+            }
+            this.tap.start();
+        }
+
+        // recordingStarted (track capture): the timeline starts at the join.
+        recordingStarted() {
+            this.startedAt = Date.now();
+            this.startStats();
         }
 
         // hasUnmutedTrack: someone is expected to send media.
@@ -1214,6 +1694,11 @@ onmessage = (e) => {
         }
 
         startStats() {
+            if (this.tracksMode) {
+                this.startTapStats();
+
+                return;
+            }
             let lastFrames = this.compositor ? this.compositor.frames : 0;
             let lastDrawMs = this.compositor ? this.compositor.drawMs : 0;
             let lastAt = performance.now();
@@ -1244,6 +1729,39 @@ onmessage = (e) => {
             }, 2000);
         }
 
+        // startTapStats: the stats event of track capture. fps is video
+        // frames tapped per second (over all SSRCs), afps audio frames;
+        // bytesPerSecond the encoded bytes emitted, droppedFrames those shed
+        // since the start (Go not keeping up), drawShare always 0.
+        startTapStats() {
+            const tap = this.tap;
+            let last = { a: 0, v: 0, bytes: 0 };
+            let lastAt = performance.now();
+            this.statsTimer = setInterval(() => {
+                const now = performance.now();
+                const f = tap.frames;
+                const per = n => Math.round(n * 10000 / (now - lastAt)) / 10;
+                let videoTracks = 0;
+                let audioTracks = 0;
+                for (const t of this.tracks.values()) {
+                    if (t.kind === 'video') {
+                        videoTracks++;
+                    } else {
+                        audioTracks++;
+                    }
+                }
+                emit({
+                    type: 'stats', participants: this.people.size, videoTracks, audioTracks,
+                    fps: per(f.v - last.v), afps: per(f.a - last.a),
+                    bytesPerSecond: Math.round(per(f.bytes - last.bytes)),
+                    pendingBytes: tap.pendingBytes, droppedFrames: tap.droppedFrames,
+                    drawShare: 0, t: Date.now()
+                });
+                last = { a: f.a, v: f.v, bytes: f.bytes };
+                lastAt = now;
+            }, 2000);
+        }
+
         async stop() {
             if (this.statsTimer) {
                 clearInterval(this.statsTimer);
@@ -1258,7 +1776,12 @@ onmessage = (e) => {
             if (this.ticker) {
                 this.ticker.stop();
             }
-            this.mixer.close();
+            if (this.tap) {
+                this.tap.stop();
+            }
+            if (this.mixer) {
+                this.mixer.close();
+            }
         }
     }
 
@@ -1552,6 +2075,9 @@ onmessage = (e) => {
             if (this.media.compositor) {
                 this.media.compositor.onLayout = layout => this.updateReceiverConstraints(layout);
             }
+            if (this.media.tracksMode) {
+                return this.startTracks();
+            }
             this.initLib();
             await this.connectOnce();
             const mimeType = await this.media.startEncoding();
@@ -1567,6 +2093,26 @@ onmessage = (e) => {
             this.watchdog = new MediaWatchdog(this, this.o);
 
             return { mimeType };
+        }
+
+        // startTracks is start() in track capture mode: no encoder to wait
+        // for, the page records ('recording') as soon as it joined.
+        async startTracks() {
+            this.media.onTracksChanged = () => this.updateTrackConstraints();
+            this.media.startTapping();
+            this.initLib();
+            await this.connectOnce();
+            if (this.ended) {
+                const e = new CodedError(this.ended.code, this.ended.detail);
+                e.reported = true;
+                throw e;
+            }
+            this.media.recordingStarted();
+            this.recording = true;
+            emitState('recording', this.media.startedAt);
+            this.watchdog = new MediaWatchdog(this, this.o);
+
+            return { mimeType: '', capture: 'tracks' };
         }
 
         initLib() {
@@ -1708,6 +2254,10 @@ onmessage = (e) => {
             const conf = this.connection.initJitsiConference(o.room, confOptions);
             this.conference = conf;
             lipSync.ownerOf = o.lipSync ? ownerLookup(conf) : null;
+            if (this.media.tap) {
+                // Frames that come before their TRACK_ADDED still get an owner.
+                this.media.tap.ownerOf = ownerLookup(conf);
+            }
             if (!lipSync.ownerOf && o.lipSync) {
                 console.warn('recorder: no SSRC owners in this lib: audio and video are not lip-synced');
             }
@@ -1980,6 +2530,17 @@ onmessage = (e) => {
 
         requestHighQuality() {
             const conf = this.conference;
+            if (this.media.tracksMode && !this.o.audioOnly) {
+                try {
+                    if (typeof conf.setLastN === 'function') {
+                        const cfgLastN = (window.config && window.config.channelLastN) || -1;
+                        conf.setLastN(cfgLastN > 0 ? cfgLastN : -1);
+                    }
+                } catch (e) { /* keep the default */ }
+                this.updateTrackConstraints();
+
+                return;
+            }
             if (!this.media.compositor) {
                 this.requestNoVideo();
 
@@ -2090,6 +2651,52 @@ onmessage = (e) => {
             }
         }
 
+        // updateTrackConstraints (track capture) asks the bridge for every
+        // video at the recording's height: each one is recorded as sent, so
+        // none is on a small tile.
+        updateTrackConstraints() {
+            const conf = this.conference;
+            if (!conf || !this.joined || this.o.audioOnly) {
+                return;
+            }
+            const H = this.o.height;
+            const videos = [ ...this.media.tracks.values() ].filter(t => t.kind === 'video');
+            const cfgLastN = (window.config && window.config.channelLastN) || -1;
+            const c = { lastN: cfgLastN > 0 ? cfgLastN : -1, defaultConstraints: { maxHeight: H }, constraints: {} };
+            if (videos.some(v => v.sourceName)) {
+                c.onStageSources = [];
+                c.selectedSources = videos.map(v => v.sourceName).filter(Boolean);
+                for (const s of c.selectedSources) {
+                    c.constraints[s] = { maxHeight: H };
+                }
+            } else {
+                c.onStageEndpoints = [];
+                c.selectedEndpoints = [ ...new Set(videos.map(v => v.participantId)) ];
+                for (const id of c.selectedEndpoints) {
+                    c.constraints[id] = { maxHeight: H };
+                }
+            }
+            const sig = JSON.stringify(c);
+            if (sig === this.constraintsSig) {
+                return;
+            }
+            this.constraintsSig = sig;
+            try {
+                if (typeof conf.setReceiverConstraints === 'function') {
+                    conf.setReceiverConstraints(c);
+                } else {
+                    if (typeof conf.setReceiverVideoConstraint === 'function') {
+                        conf.setReceiverVideoConstraint(H);
+                    }
+                    if (typeof conf.selectParticipants === 'function') {
+                        conf.selectParticipants(c.selectedEndpoints || []);
+                    }
+                }
+            } catch (e) {
+                console.warn('recorder: receiver constraints (tracks)', e);
+            }
+        }
+
         async stop() {
             this.stopping = true;
             this.wake();
@@ -2149,6 +2756,9 @@ onmessage = (e) => {
         chunkMs: 1000,
         mimeTypes: [ 'video/x-matroska;codecs=avc1,pcm', 'video/x-matroska;codecs=avc1,opus', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus' ],
         audioOnly: false,
+        // capture: 'composite' (canvas + WebAudio + MediaRecorder, chunk
+        // events) or 'tracks' (encoded frames of each receiver, frames events).
+        capture: 'composite',
         lipSync: false,
         reconnectTimeoutMs: 120000,
         noMediaMs: 4000,
@@ -2167,6 +2777,7 @@ onmessage = (e) => {
         o.height = Math.round(o.height);
         o.mimeTypes = Array.isArray(o.mimeTypes) && o.mimeTypes.length ? o.mimeTypes.slice() : DEFAULTS.mimeTypes.slice();
         o.audioOnly = Boolean(o.audioOnly);
+        o.capture = o.capture === 'tracks' ? 'tracks' : o.capture === 'composite' ? 'composite' : '';
         // 0 turns the no-media rejoin off (normalize drops zeros above).
         if (opts && opts.rejoinAfterMs === 0) {
             o.rejoinAfterMs = 0;
@@ -2213,6 +2824,10 @@ onmessage = (e) => {
             }
             if (!o.room) {
                 emitError('other', 'no room given');
+                throw new Error('other');
+            }
+            if (!o.capture) {
+                emitError('other', `unknown capture mode ${JSON.stringify(opts.capture)}`);
                 throw new Error('other');
             }
             session = new Session(o);
@@ -2284,6 +2899,18 @@ onmessage = (e) => {
 
         // debug returns the current layout, for tests and troubleshooting.
         debug() {
+            const m = session && session.media;
+            if (m && m.tracksMode) {
+                const tap = m.tap;
+
+                return {
+                    mode: 'tracks', tiles: [],
+                    compositor: Boolean(m.compositor), mixer: Boolean(m.mixer), encoder: Boolean(m.encoder),
+                    canvases: document.querySelectorAll('canvas').length,
+                    mediaElements: document.querySelectorAll('audio, video').length,
+                    tapped: tap ? { audio: tap.frames.a, video: tap.frames.v, bytes: tap.frames.bytes, batches: tap.batches, dropped: tap.droppedFrames } : null
+                };
+            }
             const c = session && session.media && session.media.compositor;
             if (!c) {
                 return { mode: 'none', tiles: [] };
@@ -2386,12 +3013,20 @@ onmessage = (e) => {
 
                 return out;
             },
+            // tapMetadata says which frame metadata fields the tap's worker
+            // has seen (track capture), and how often receiveTime was unusable.
+            tapMetadata: () => (session && session.media && session.media.tap ? session.media.tap.metadataReport() : null),
+            // setTapMaxPending changes the pending-frames bound (0: default).
+            setTapMaxPending(n) {
+                session.media.tap.maxPending = n > 0 ? n : TAP_MAX_PENDING;
+            },
             playoutTargetMs: () => (session && session.media && session.media.aligner ? session.media.aligner.targetMs : -1)
         }
     };
 
     window.recorder = recorder;
     installLipSync();
+    installTapHooks();
 
     const problem = loadProblem();
     if (problem) {
