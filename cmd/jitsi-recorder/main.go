@@ -6,6 +6,7 @@
 //
 //	ROOM_URL=https://meet.example.org/myroom jitsi-recorder
 //	jitsi-recorder --room-url https://meet.example.org/myroom --duration 1h
+//	jitsi-recorder compose recordings/myroom_2026-12-04T10-00-00Z.json
 //
 // Run jitsi-recorder --help for every setting, its environment variable and
 // its default.
@@ -49,6 +50,11 @@ import (
 func main() { os.Exit(run()) }
 
 func run() int {
+	if len(os.Args) > 1 && os.Args[1] == "compose" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runCompose(ctx, os.Args[2:], os.Stderr)
+	}
 	cfg, err := config.Parse(os.Args[1:], os.Getenv, os.Stdout)
 	if errors.Is(err, config.ErrHelp) {
 		fmt.Fprint(os.Stdout, "\n"+recorder.ExitCodesHelp)

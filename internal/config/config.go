@@ -45,8 +45,13 @@ type Config struct {
 	VideoBitrate       int  // bits per second
 	AudioBitrate       int  // bits per second
 	AudioOnly          bool // record the mixed audio only, no video
-	AloneTimeout       time.Duration
-	JoinTimeout        time.Duration
+	// Capture is where the composite is made: CaptureTracks (the page
+	// hands each participant's encoded media to Go, which writes the
+	// tracks and composes outside the browser) or CaptureComposite (the
+	// page draws, mixes and encodes).
+	Capture      string
+	AloneTimeout time.Duration
+	JoinTimeout  time.Duration
 	// ReconnectTimeout bounds how long the recorder tries to rejoin after
 	// losing the meeting (signalling or media) before it gives up.
 	ReconnectTimeout time.Duration
@@ -64,6 +69,12 @@ type Config struct {
 	// participants) every second while recording; for terminals.
 	Progress func(line string)
 }
+
+// Where the composite is made (Config.Capture).
+const (
+	CaptureTracks    = "tracks"
+	CaptureComposite = "composite"
+)
 
 // option is one setting: a flag, its variable, its default and its help.
 type option struct {
@@ -84,6 +95,7 @@ var options = []option{
 	{"video-bitrate", "VIDEO_BITRATE", "2500k", "video bitrate (bits/s; k and M suffixes)"},
 	{"audio-bitrate", "AUDIO_BITRATE", "128k", "audio bitrate (bits/s; k suffix)"},
 	{"audio-only", "AUDIO_ONLY", "false", "record the mixed audio only (AAC in MP4), no video: true or false"},
+	{"capture", "CAPTURE", "composite", "where the composite is made: tracks (the browser hands over each participant's media still encoded; Go writes per-participant track files and composes with FFmpeg) or composite (the browser draws, mixes and encodes)"},
 	{"alone-timeout", "ALONE_TIMEOUT", "30s", "stop when the recorder has been alone this long (0 disables)"},
 	{"join-timeout", "JOIN_TIMEOUT", "60s", "give up when joining and starting to record takes longer (includes a lobby wait)"},
 	{"reconnect-timeout", "RECONNECT_TIMEOUT", "2m", "after losing the meeting mid-recording, keep trying to rejoin this long before giving up"},
@@ -205,6 +217,12 @@ func build(get func(string) (string, string)) (Config, error) {
 	v, src := get("audio-only")
 	if c.AudioOnly, err = strconv.ParseBool(v); err != nil {
 		return c, bad(src, "%q: want true or false", v)
+	}
+	switch v, src := get("capture"); v {
+	case CaptureTracks, CaptureComposite:
+		c.Capture = v
+	default:
+		return c, bad(src, "%q: want tracks or composite", v)
 	}
 	if c.AloneTimeout, err = durationOpt(get, "alone-timeout", true); err != nil {
 		return c, err

@@ -45,10 +45,18 @@ type Recording struct {
 	// recorder lowers it while the browser's encoder falls behind (a
 	// CPU-starved machine) and raises it again when it keeps up. Empty
 	// when the whole recording ran at Encoder.FPS.
-	FrameRates      []FrameRateChange `json:"frameRates,omitempty"`
-	Reconnects      int               `json:"reconnects"`
-	BrowserRestarts int               `json:"browserRestarts"`
-	FFmpegRestarts  int               `json:"ffmpegRestarts"`
+	FrameRates []FrameRateChange `json:"frameRates,omitempty"`
+	// Tracks are the per-participant track files (CAPTURE=tracks): each
+	// participant's audio and video as received, not transcoded.
+	Tracks []Track `json:"tracks,omitempty"`
+	// VideoStates are the changes of the participants' video streams
+	// (muted, screen share) that the composite followed; with
+	// Participants and Speakers they are enough to compose again from
+	// Tracks.
+	VideoStates     []VideoState `json:"videoStates,omitempty"`
+	Reconnects      int          `json:"reconnects"`
+	BrowserRestarts int          `json:"browserRestarts"`
+	FFmpegRestarts  int          `json:"ffmpegRestarts"`
 }
 
 // Why a segment started.
@@ -87,6 +95,33 @@ type Gap struct {
 	From   float64  `json:"from"`
 	To     *float64 `json:"to,omitempty"`
 	Reason string   `json:"reason"`
+}
+
+// Track is one participant's stream, written as received into File. Its
+// timestamps are on the recording's timeline (seconds from Start), so
+// StartAt is also the file's first timestamp.
+type Track struct {
+	File        string   `json:"file"`
+	Participant string   `json:"participant"`
+	Kind        string   `json:"kind"` // audio or video
+	Codec       string   `json:"codec"`
+	SSRC        uint32   `json:"ssrc"`
+	StartAt     float64  `json:"startAt"`
+	EndAt       *float64 `json:"endAt,omitempty"`
+	Frames      int64    `json:"frames"`
+	SizeBytes   int64    `json:"sizeBytes"`
+	Width       int      `json:"width,omitempty"`
+	Height      int      `json:"height,omitempty"`
+}
+
+// VideoState is a participant's video stream (by SSRC) changing at At.
+type VideoState struct {
+	At          float64 `json:"at"`
+	Participant string  `json:"participant"`
+	SSRC        uint32  `json:"ssrc"`
+	Muted       bool    `json:"muted"`
+	Removed     bool    `json:"removed,omitempty"`
+	VideoType   string  `json:"videoType,omitempty"`
 }
 
 // FrameRateChange is the moment the composite went to FPS frames a second.
@@ -304,6 +339,21 @@ func (t *Tracker) openGap(reason string) int {
 	return -1
 }
 
+// SetTracks replaces the list of track files.
+func (t *Tracker) SetTracks(tracks []Track) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.Tracks = tracks
+}
+
+// VideoChanged notes a participant's video stream changing.
+func (t *Tracker) VideoChanged(at time.Time, participant string, ssrc uint32, muted, removed bool, videoType string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.VideoStates = append(t.rec.VideoStates, VideoState{At: t.offset(at), Participant: participant, SSRC: ssrc,
+		Muted: muted, Removed: removed, VideoType: videoType})
+}
+
 // Reconnected counts a rejoin after the meeting was lost.
 func (t *Tracker) Reconnected() { t.count(&t.rec.Reconnects) }
 
@@ -347,6 +397,8 @@ func (t *Tracker) Snapshot(end time.Time, size int64, stopReason string, err err
 	r.Speakers = append(make([]SpeakerChange, 0, len(t.rec.Speakers)), t.rec.Speakers...)
 	r.Segments = append(make([]Segment, 0, len(t.rec.Segments)), t.rec.Segments...)
 	r.Gaps = append(make([]Gap, 0, len(t.rec.Gaps)), t.rec.Gaps...)
+	r.Tracks = append([]Track(nil), t.rec.Tracks...)
+	r.VideoStates = append([]VideoState(nil), t.rec.VideoStates...)
 	r.SizeBytes = size
 	r.StopReason = stopReason
 	if err != nil {

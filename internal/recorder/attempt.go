@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/jitsi-recorder/jitsi-recorder/internal/browser"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/compose"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/config"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/recorder/page"
 )
 
@@ -28,8 +30,15 @@ type attempt struct {
 	// stop ends the readers; the writer then ends after the last chunk.
 	stop context.CancelFunc
 
-	events  chan pageEvent
-	chunks  chan chunk // sent and closed by readBindings only
+	events chan pageEvent
+	chunks chan chunk // sent and closed by readBindings only
+	// frames carries the page's frames batches (capture mode tracks);
+	// sent and closed by readBindings only, like chunks.
+	frames chan []byte
+	// engine composes this browser's tracks (capture mode tracks);
+	// reopen asks writeFrames for a new segment on it.
+	engine  *compose.Engine
+	reopen  chan chan error
 	crashed chan struct{}
 	hung    chan error // the CDP watchdog's timeout
 
@@ -77,6 +86,8 @@ func (s *session) startAttempt(n int) (*attempt, error) {
 		n: n, b: b, started: started,
 		events:     make(chan pageEvent, 256),
 		chunks:     make(chan chunk, 120),
+		frames:     make(chan []byte, 256),
+		reopen:     make(chan chan error),
 		crashed:    make(chan struct{}),
 		hung:       make(chan error, 1),
 		startDone:  make(chan error, 1),
@@ -109,7 +120,15 @@ func (s *session) startAttempt(n int) (*attempt, error) {
 			return
 		}
 	}()
-	go s.writeChunks(a)
+	if cfg.Capture == config.CaptureTracks {
+		a.engine = compose.New(s.sessCtx, compose.Options{
+			FFmpeg: cfg.FFmpegPath, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
+			AudioOnly: cfg.AudioOnly, Logger: s.log,
+		})
+		go s.writeFrames(a)
+	} else {
+		go s.writeChunks(a)
+	}
 
 	a.joinCtx, a.cancelJoin = context.WithTimeout(tab, cfg.JoinTimeout)
 	go func() { a.startDone <- s.startPage(a.joinCtx) }()
@@ -123,6 +142,9 @@ func (s *session) closeAttempt(a *attempt) {
 	a.cancelJoin()
 	a.stop()
 	a.b.Kill()
+	if a.engine != nil {
+		a.engine.Close()
+	}
 	s.closing.Add(1)
 	go func() {
 		defer s.closing.Done()
@@ -198,6 +220,7 @@ func (s *session) readBindings(a *attempt, events iter.Seq2[runtime.EventBinding
 		if !closed {
 			closed = true
 			close(a.chunks)
+			close(a.frames)
 		}
 	}
 	defer closeChunks()
@@ -221,6 +244,18 @@ func (s *session) readBindings(a *attempt, events iter.Seq2[runtime.EventBinding
 			a.lastChunk.Store(time.Now().UnixNano())
 			select {
 			case a.chunks <- chunk{gen: pe.Gen, seq: pe.Seq, data: pe.Data}:
+			case <-a.ctx.Done():
+				return
+			}
+			continue
+		}
+		if pe.Type == "frames" {
+			if closed {
+				continue
+			}
+			a.lastChunk.Store(time.Now().UnixNano())
+			select {
+			case a.frames <- pe.Frames:
 			case <-a.ctx.Done():
 				return
 			}

@@ -18,11 +18,18 @@ type pageEvent struct {
 	Code    string `json:"code"` // error
 	Message string `json:"message"`
 
-	ID        string `json:"id"` // participant-*, dominant-speaker, track
-	Name      string `json:"name"`
-	Kind      string `json:"kind"`
-	VideoType string `json:"videoType"`
-	Muted     bool   `json:"muted"`
+	ID         string `json:"id"` // participant-*, dominant-speaker, track
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	VideoType  string `json:"videoType"`
+	Muted      bool   `json:"muted"`
+	Removed    bool   `json:"removed"`
+	SSRC       uint32 `json:"ssrc"` // track (capture mode tracks)
+	SourceName string `json:"sourceName"`
+
+	// Frames is the batch of a frames event (capture mode tracks), left
+	// for tracks.DecodeFrames.
+	Frames json.RawMessage `json:"frames"`
 
 	MimeType   string `json:"mimeType"` // encoder
 	VideoCodec string `json:"videoCodec"`
@@ -79,6 +86,8 @@ type startOptions struct {
 	ChunkMs            int      `json:"chunkMs"`
 	MimeTypes          []string `json:"mimeTypes"`
 	AudioOnly          bool     `json:"audioOnly"`
+	// Capture is "tracks" (hand over encoded frames) or "composite".
+	Capture string `json:"capture"`
 	// ReconnectTimeoutMs bounds the rejoins after the meeting was lost
 	// (absent: the page's default).
 	ReconnectTimeoutMs int64 `json:"reconnectTimeoutMs,omitempty"`

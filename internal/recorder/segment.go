@@ -23,6 +23,18 @@ type chunk struct {
 	data string
 }
 
+// sink is what writes a segment's file: FFmpeg fed the page's stream
+// (*ffmpeg.Process), or the composite made outside the browser
+// (*composedSink).
+type sink interface {
+	Done() <-chan struct{}
+	Err() error
+	Kill()
+	CloseWithin(d time.Duration) error
+	ReachedMaxDuration() bool
+	Progress() ffmpeg.Progress
+}
+
 // segment is one output file, written by one FFmpeg from one encoder
 // generation of one attempt's page.
 type segment struct {
@@ -31,7 +43,7 @@ type segment struct {
 	reason  string // metadata.Segment* constant
 	attempt *attempt
 	gen     int64
-	ff      *ffmpeg.Process
+	ff      sink
 	// startedAt is when its media starts: the first chunk arrived a chunk
 	// length after the encoder started.
 	startedAt time.Time
@@ -141,7 +153,7 @@ func (s *session) writeChunks(a *attempt) {
 			}
 			s.segStarted <- seg
 		}
-		if _, err := seg.ff.Write(data); err != nil {
+		if _, err := seg.ff.(*ffmpeg.Process).Write(data); err != nil {
 			// FFmpeg died: the session loop sees its Done and decides.
 			s.log.Debug("write to ffmpeg failed", "segment", seg.file(), "err", err)
 			broken = true

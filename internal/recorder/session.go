@@ -28,6 +28,7 @@ import (
 	"github.com/jitsi-recorder/jitsi-recorder/internal/logging"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/metadata"
 	"github.com/jitsi-recorder/jitsi-recorder/internal/recorder/page"
+	"github.com/jitsi-recorder/jitsi-recorder/internal/tracks"
 )
 
 // Why a recording stopped without error.
@@ -63,6 +64,10 @@ type timings struct {
 	restartLimit  int
 	restartWindow time.Duration
 }
+
+// tracksMetadataEach is how often the metadata is written in capture
+// mode tracks.
+const tracksMetadataEach = 2 * time.Second
 
 var defaultTimings = timings{
 	stopPage:    3 * time.Second,
@@ -118,6 +123,13 @@ type session struct {
 	closing     sync.WaitGroup     // browsers being reaped in the background
 
 	att *attempt // the current browser instance
+
+	// Capture mode tracks: frames placed on the timeline (routeMu: the
+	// writers of an old and a new browser may overlap) and written to
+	// per-participant files.
+	routeMu    sync.Mutex
+	router     *tracks.Router
+	trackFiles *tracks.Set
 
 	segStarted    chan *segment // from the writers, with a segment's first chunk
 	writerErr     chan error    // from the writers: the recording cannot go on
@@ -181,6 +193,9 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	}
 	defer reserve.Release()
 	res.File, res.MetadataFile = s.outPath, s.metaPath
+	if cfg.Capture == config.CaptureTracks {
+		s.trackFiles = tracks.NewSet(cfg.RecordingsDir, trackStem(s.outPath), log.With("part", "tracks"))
+	}
 	s.meta = metadata.NewTracker(metadata.Recording{
 		Room: m.Room, Tenant: m.Tenant, Domain: m.Domain, URL: m.Redacted(),
 		File: filepath.Base(s.outPath), Layout: "composite: screen share, else active speaker, else grid",
@@ -226,6 +241,9 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 		closedWithin(pageLeft, time.Second)
 		if s.att != nil {
 			s.att.stop()
+			if s.att.engine != nil {
+				s.att.engine.Close()
+			}
 		}
 	}()
 	if len(s.segs) == 0 || s.chunksWritten.Load() == 0 {
@@ -274,6 +292,12 @@ func run(ctx context.Context, cfg config.Config, files fs.FS, t timings) (res Re
 	}
 	if runErr != nil {
 		stopReason = StopError
+	}
+	if s.trackFiles != nil {
+		if err := s.trackFiles.Close(); err != nil {
+			log.Warn("track files not closed cleanly", "err", err)
+		}
+		s.meta.SetTracks(s.trackMetadata())
 	}
 	snap := s.meta.Snapshot(end, res.Bytes, stopReason, runErr)
 	res.Duration = time.Duration(snap.DurationSeconds * float64(time.Second))
@@ -371,17 +395,27 @@ func (s *session) record(ctx context.Context) (string, error) {
 	l := loop{seen: map[string]bool{}}
 	watch := time.NewTicker(s.t.watchEvery)
 	defer watch.Stop()
-	metaTick := time.NewTicker(s.t.metadataEach)
+	metaEvery := s.t.metadataEach
+	if cfg.Capture == config.CaptureTracks {
+		// The metadata names the track files and the events a composite
+		// is rebuilt from: kept current, so a killed recorder's tracks
+		// can be composed again.
+		metaEvery = min(metaEvery, tracksMetadataEach)
+	}
+	metaTick := time.NewTicker(metaEvery)
 	defer metaTick.Stop()
 
 	startRecording := func(at time.Time) {
 		if l.recording {
 			return
 		}
-		l.recording, l.recStart, l.aloneSince = true, at, time.Now()
 		s.mu.Lock()
-		s.timelineStart = at
+		if s.timelineStart.IsZero() {
+			s.timelineStart = at
+		}
+		at = s.timelineStart // a tracks writer may have started it
 		s.mu.Unlock()
+		l.recording, l.recStart, l.aloneSince = true, at, time.Now()
 		s.meta.Started(at)
 		if cfg.Duration > 0 {
 			l.durationC = time.After(cfg.Duration - time.Since(at))
@@ -516,8 +550,13 @@ func (s *session) record(ctx context.Context) (string, error) {
 			// The dead FFmpeg's generation is over: its remaining chunks
 			// are dropped, the page's next encoder starts a new file.
 			if sg.attempt == a {
-				a.minGen.Store(sg.gen + 1)
-				go func() { a.restarted <- s.restartEncoder(a) }()
+				if a.engine != nil {
+					// The composite goes on: a new encoder, a new file.
+					go func() { a.restarted <- s.reopenSegment(a) }()
+				} else {
+					a.minGen.Store(sg.gen + 1)
+					go func() { a.restarted <- s.restartEncoder(a) }()
+				}
 			}
 
 		case err := <-a.restarted:
@@ -547,6 +586,7 @@ func (s *session) record(ctx context.Context) (string, error) {
 
 		case <-metaTick.C:
 			if l.recording {
+				s.meta.SetTracks(s.trackMetadata())
 				if err := metadata.Write(s.metaPath, s.liveSnapshot()); err != nil {
 					log.Warn("metadata not updated", "err", err)
 				}
@@ -583,7 +623,9 @@ func (s *session) record(ctx context.Context) (string, error) {
 				// end short of the meeting (exit 9).
 				want, got := sg.shortfall(now)
 				lag := want - got
-				s.pace(a, sg, now, lag)
+				if a.engine == nil {
+					s.pace(a, sg, now, lag)
+				}
 				switch {
 				case lag > encoderLagWarn && !l.lagWarned:
 					l.lagWarned = true
@@ -604,6 +646,9 @@ func (s *session) record(ctx context.Context) (string, error) {
 // handleEvent handles one page event; done says the recording stops.
 func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording func(time.Time)) (stop string, err error, done bool) {
 	cfg, log := s.cfg, s.log
+	if !s.isOwnGhost(a, l, ev) {
+		s.composeEvent(a, ev)
+	}
 	switch ev.Type {
 	case "state":
 		if ev.State != l.state {
@@ -656,7 +701,7 @@ func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording 
 		s.meta.Speaker(ev.ID, ev.time())
 		log.Debug("dominant speaker", "id", ev.ID)
 	case "track":
-		log.Debug("track", "id", ev.ID, "kind", ev.Kind, "video_type", ev.VideoType, "muted", ev.Muted)
+		log.Debug("track", "id", ev.ID, "kind", ev.Kind, "video_type", ev.VideoType, "muted", ev.Muted, "ssrc", ev.SSRC)
 	case "encoder":
 		s.mu.Lock()
 		s.videoCodec = ev.VideoCodec
@@ -676,7 +721,7 @@ func (s *session) handleEvent(a *attempt, l *loop, ev pageEvent, startRecording 
 		if a.pace != nil {
 			want = a.pace.fps // lowered on purpose: not news
 		}
-		if l.recording && ev.FPS > 0 && ev.FPS < 0.6*float64(want) && time.Since(l.lastFPSWarn) > 30*time.Second {
+		if a.engine == nil && l.recording && ev.FPS > 0 && ev.FPS < 0.6*float64(want) && time.Since(l.lastFPSWarn) > 30*time.Second {
 			l.lastFPSWarn = time.Now()
 			log.Warn("composite frame rate is low (CPU starved?)", "fps", ev.FPS, "want", want)
 		}
@@ -794,6 +839,7 @@ func (s *session) startPage(ctx context.Context) error {
 		VideoBitsPerSecond: cfg.VideoBitrate, AudioBitsPerSecond: cfg.AudioBitrate,
 		ChunkMs: int(chunkLength / time.Millisecond), MimeTypes: mimeTypes, ConfigOverrides: cfg.Meeting.ConfigOverrides,
 		AudioOnly:          cfg.AudioOnly,
+		Capture:            cfg.Capture,
 		ReconnectTimeoutMs: cfg.ReconnectTimeout.Milliseconds(),
 		NoMediaMs:          noMediaMs,
 		RejoinAfterMs:      cfg.NoMediaTimeout.Milliseconds(),
