@@ -219,6 +219,33 @@ func (e *Engine) Audio(from int64, n int) []byte {
 	return e.pcmBuf
 }
 
+// Flush ends the decoders' input, so that they hand over every picture
+// and sample of the frames fed so far, and waits for that, at most
+// timeout. The engine takes no more frames after it.
+func (e *Engine) Flush(timeout time.Duration) {
+	e.mu.Lock()
+	var waits []func() bool
+	for _, v := range e.videos {
+		if v.feed != nil {
+			v.feed.close()
+		}
+		waits = append(waits, v.hasEnded)
+	}
+	for _, a := range e.audios {
+		if a.feed != nil {
+			a.feed.close()
+		}
+		waits = append(waits, a.hasEnded)
+	}
+	e.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for _, ended := range waits {
+		for !ended() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
 // Close stops every decoder.
 func (e *Engine) Close() {
 	e.mu.Lock()

@@ -39,23 +39,27 @@ func Compose(ctx context.Context, rec metadata.Recording, dir string, opts Optio
 		}
 	}
 	total := time.Duration(rec.DurationSeconds * float64(time.Second))
+	at, err := e.composeAll(ctx, newAsyncOutput(out), total, progress)
+	return at, err
+}
+
+// composeAll renders picture after picture, each when every decoder has
+// gone past it, and the audio up to the next one.
+func (e *Engine) composeAll(ctx context.Context, out *asyncOutput, total time.Duration, progress Progress) (at time.Duration, err error) {
+	defer func() {
+		if cerr := out.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("encode: %w", cerr)
+		}
+	}()
 	fps := int64(e.opts.FPS)
 	var n, samples int64
 	for {
-		at := time.Duration(n) * time.Second / time.Duration(fps)
+		at = time.Duration(n) * time.Second / time.Duration(fps)
 		if ctx.Err() != nil {
 			return at, ctx.Err()
 		}
 		if e.allEnded(at) || (total > 0 && at >= total) {
 			return at, nil
-		}
-		if !e.opts.AudioOnly {
-			for _, v := range e.videos {
-				v.waitPast(at)
-			}
-			if err := out.WriteVideo(e.Video(at)); err != nil {
-				return at, fmt.Errorf("encode: %w", err)
-			}
 		}
 		// The audio up to the next picture.
 		upTo := (n + 1) * SampleRate / fps
@@ -64,6 +68,14 @@ func Compose(ctx context.Context, rec metadata.Recording, dir string, opts Optio
 		}
 		if err := out.WriteAudio(e.Audio(samples, int(upTo-samples))); err != nil {
 			return at, fmt.Errorf("encode: %w", err)
+		}
+		if !e.opts.AudioOnly {
+			for _, v := range e.videos {
+				v.waitPast(at)
+			}
+			if err := out.WriteVideo(e.Video(at)); err != nil {
+				return at, fmt.Errorf("encode: %w", err)
+			}
 		}
 		samples = upTo
 		n++
@@ -105,7 +117,7 @@ func (e *Engine) openTrackFile(ctx context.Context, i int, tr metadata.Track, di
 		return fmt.Errorf("track %s: %w", tr.File, err)
 	}
 	id := fmt.Sprintf("%s-%s-%d", tr.Participant, tr.Kind, i)
-	var in io.WriteCloser
+	var in decoderInput
 	switch tracks.Kind(tr.Kind) {
 	case tracks.Video:
 		if e.opts.AudioOnly {
@@ -145,7 +157,7 @@ func (e *Engine) openTrackFile(ctx context.Context, i int, tr metadata.Track, di
 		if _, err := io.Copy(in, f); err != nil {
 			e.log.Debug("track file not fed whole", "file", tr.File, "err", err)
 		}
-		in.Close()
+		in.CloseInput()
 	}()
 	return nil
 }
@@ -168,4 +180,83 @@ func replay(rec metadata.Recording) []Event {
 			Muted: v.Muted, Removed: v.Removed, VideoType: v.VideoType})
 	}
 	return evs
+}
+
+// asyncOutput writes video and audio from goroutines of their own, so
+// that the encoder can read whichever input it wants next (FFmpeg probes
+// both inputs at its start, and later takes the one furthest behind)
+// while the offline loop, which makes both in step, goes on.
+type asyncOutput struct {
+	video, audio chan []byte
+	done         chan struct{}
+	errc         chan error
+	pool         chan []byte // spent video buffers
+}
+
+func newAsyncOutput(out Output) *asyncOutput {
+	o := &asyncOutput{
+		video: make(chan []byte, 4), audio: make(chan []byte, 64),
+		done: make(chan struct{}), errc: make(chan error, 2), pool: make(chan []byte, 6),
+	}
+	run := func(in <-chan []byte, write func([]byte) error, recycle bool) {
+		for b := range in {
+			if err := write(b); err != nil {
+				o.errc <- err
+				for range in { // drain so the loop never blocks
+				}
+				return
+			}
+			if recycle {
+				select {
+				case o.pool <- b:
+				default:
+				}
+			}
+		}
+		o.errc <- nil
+	}
+	go run(o.video, out.WriteVideo, true)
+	go run(o.audio, out.WriteAudio, false)
+	return o
+}
+
+func (o *asyncOutput) WriteVideo(frame []byte) error {
+	var b []byte
+	select {
+	case b = <-o.pool:
+	default:
+	}
+	o.video <- append(b[:0], frame...)
+	return o.failed()
+}
+
+func (o *asyncOutput) WriteAudio(pcm []byte) error {
+	o.audio <- append([]byte(nil), pcm...)
+	return o.failed()
+}
+
+// failed returns a writer's error, if one has failed so far.
+func (o *asyncOutput) failed() error {
+	select {
+	case err := <-o.errc:
+		if err != nil {
+			return err
+		}
+		o.errc <- nil
+	default:
+	}
+	return nil
+}
+
+// close waits until everything queued is written; the first error.
+func (o *asyncOutput) close() error {
+	close(o.video)
+	close(o.audio)
+	var first error
+	for range 2 {
+		if err := <-o.errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

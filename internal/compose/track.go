@@ -3,6 +3,7 @@ package compose
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -34,9 +35,16 @@ type feeder struct {
 	buf     bytes.Buffer
 	waitKey bool
 	dropped int64
+	closed  bool
 }
 
-func newFeeder(t tracks.Timed, w interface{ Write([]byte) (int, error) }) (*feeder, error) {
+// decoderInput is a decoder's stdin.
+type decoderInput interface {
+	io.Writer
+	CloseInput() error
+}
+
+func newFeeder(t tracks.Timed, w decoderInput) (*feeder, error) {
 	f := &feeder{kind: t.Track.Kind, queue: make(chan []byte, feedQueue)}
 	mkv, err := tracks.NewMKVWriter(&f.buf, t.Track.Codec, t.Width, t.Height, t.Data)
 	if err != nil {
@@ -44,6 +52,7 @@ func newFeeder(t tracks.Timed, w interface{ Write([]byte) (int, error) }) (*feed
 	}
 	f.mkv = mkv
 	go func() {
+		defer w.CloseInput() // the decoder flushes what it holds and ends
 		for b := range f.queue {
 			if _, err := w.Write(b); err != nil {
 				for range f.queue { // the decoder is gone: drain
@@ -58,6 +67,9 @@ func newFeeder(t tracks.Timed, w interface{ Write([]byte) (int, error) }) (*feed
 // push muxes one frame and queues its bytes (with the header before the
 // first frame).
 func (f *feeder) push(t tracks.Timed) error {
+	if f.closed {
+		return nil
+	}
 	if f.waitKey {
 		if f.kind == tracks.Video && !t.Keyframe {
 			f.dropped++
@@ -81,7 +93,13 @@ func (f *feeder) push(t tracks.Timed) error {
 	return nil
 }
 
-func (f *feeder) close() { close(f.queue) }
+// close ends the decoder's input once what is queued is written.
+func (f *feeder) close() {
+	if !f.closed {
+		f.closed = true
+		close(f.queue)
+	}
+}
 
 // videoTrack is one video stream being decoded for the composite.
 type videoTrack struct {
@@ -316,4 +334,16 @@ func pictureOf(dp ffmpeg.DecodedPicture, w, h int) *composite.Picture {
 		return nil
 	}
 	return pic
+}
+
+func (v *videoTrack) hasEnded() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.ended
+}
+
+func (a *audioTrack) hasEnded() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ended
 }

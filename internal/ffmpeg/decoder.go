@@ -240,6 +240,12 @@ func (d *decoder) CloseWithin(timeout time.Duration) error {
 	return d.closeErr
 }
 
+// CloseInput ends the input without waiting: FFmpeg decodes what it
+// holds and exits, and the output channel closes after the last frame
+// has been taken, however long the reader takes (offline composition
+// takes frames at its own pace).
+func (d *decoder) CloseInput() error { return d.stdin.Close() }
+
 // Kill ends FFmpeg at once; frames not yet taken are dropped and the
 // output channel closes.
 func (d *decoder) Kill() {

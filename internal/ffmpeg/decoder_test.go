@@ -297,7 +297,12 @@ func TestAudioDecoderPlacesSamplesByTimestamp(t *testing.T) {
 		from, to time.Duration
 		loud     bool
 	}{
-		{5100 * time.Millisecond, 6950 * time.Millisecond, true},
+		// The packet lost at 6.5 s (its audio is 6.4935-6.5135 s: the
+		// decoder drops the first 6.5 ms of the track) is silence; with
+		// FFmpeg's default min_hard_comp it would hold the next packet.
+		{5100 * time.Millisecond, 6490 * time.Millisecond, true},
+		{6496 * time.Millisecond, 6511 * time.Millisecond, false},
+		{6516 * time.Millisecond, 6950 * time.Millisecond, true},
 		{7030 * time.Millisecond, 7970 * time.Millisecond, false},
 		{8050 * time.Millisecond, 8950 * time.Millisecond, true},
 	} {

@@ -89,17 +89,20 @@ func writeAV(t *testing.T, e *Encoder, w, h, fps, seconds int, videoDelay, audio
 	t.Helper()
 	frames := colourFrames(w, h)
 	start := time.Now()
-	videoErr := make(chan error, 1)
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	video := make(chan result, 1)
 	go func() {
-		defer func() { videoTook = time.Since(start) }()
 		for n := range fps * seconds {
 			if err := e.WriteVideo(frames[(n/fps)%len(frames)]); err != nil {
-				videoErr <- err
+				video <- result{err, time.Since(start)}
 				return
 			}
 			time.Sleep(videoDelay)
 		}
-		videoErr <- nil
+		video <- result{nil, time.Since(start)}
 	}()
 	const chunk = PCMRate / 50 // 20 ms
 	for s := 0; s < PCMRate*seconds; s += chunk {
@@ -109,10 +112,11 @@ func writeAV(t *testing.T, e *Encoder, w, h, fps, seconds int, videoDelay, audio
 		time.Sleep(audioDelay)
 	}
 	audioTook = time.Since(start)
-	if err := <-videoErr; err != nil {
-		t.Fatalf("write video: %v", err)
+	r := <-video
+	if r.err != nil {
+		t.Fatalf("write video: %v", r.err)
 	}
-	return videoTook, audioTook
+	return r.took, audioTook
 }
 
 func TestEncoderWritesThreeSecondsOfPicturesAndTone(t *testing.T) {

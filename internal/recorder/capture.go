@@ -45,6 +45,9 @@ func (s *session) writeFrames(a *attempt) {
 				warned = true
 				s.log.Warn("bad frames from the page", "err", err)
 			}
+			if seg == nil && len(frames) == 0 && !s.timelineStarted() {
+				continue // the page's heartbeat while it joins: no media yet
+			}
 			if seg == nil {
 				if a.ctx.Err() != nil {
 					failed = true
@@ -184,14 +187,15 @@ func (s *session) openComposedSegment(a *attempt) (*segment, error) {
 		Width: s.cfg.Width, Height: s.cfg.Height, FPS: s.cfg.FPS, VideoBitrate: s.cfg.VideoBitrate, AudioBitrate: s.cfg.AudioBitrate,
 	})
 	s.log.Debug("composite encoder started", "segment", filepath.Base(path), "origin", startedAt.Sub(timelineStart).String())
-	return &segment{index: index, path: path, reason: reason, attempt: a, ff: &composedSink{enc: enc, live: live},
+	return &segment{index: index, path: path, reason: reason, attempt: a, ff: &composedSink{enc: enc, live: live, engine: a.engine},
 		startedAt: startedAt, maxDuration: maxDuration}, nil
 }
 
 // composedSink is a segment written by the composite's encoder.
 type composedSink struct {
-	enc  *ffmpeg.Encoder
-	live *compose.Live
+	enc    *ffmpeg.Encoder
+	live   *compose.Live
+	engine *compose.Engine
 }
 
 func (c *composedSink) Done() <-chan struct{}     { return c.enc.Done() }
@@ -204,15 +208,27 @@ func (c *composedSink) Kill() {
 	c.enc.Kill()
 }
 
-// CloseWithin renders the composite up to now (it runs a delay behind
-// the clock, so that takes the delay) and then closes the encoder.
+// CloseWithin renders the composite up to now and then closes the
+// encoder. A segment is closed when its browser is done (a stop, a
+// browser restart): the page sends no more, so the decoders are flushed
+// first and the composite's last second, which it renders a delay
+// behind the clock, holds their last pictures and samples.
 func (c *composedSink) CloseWithin(d time.Duration) error {
-	c.live.Finish(time.Now())
+	until := time.Now()
+	c.engine.Flush(min(d, compose.DefaultDelay))
+	c.live.Finish(until)
 	select {
 	case <-c.live.Done():
-	case <-time.After(compose.DefaultDelay + d):
+	case <-time.After(d):
 	}
 	return c.enc.CloseWithin(d)
+}
+
+// timelineStarted: the page recorded or the first media came.
+func (s *session) timelineStarted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.timelineStart.IsZero()
 }
 
 // timelineAt is t's place on the recording's timeline (0 before it starts).
