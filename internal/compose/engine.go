@@ -246,6 +246,25 @@ func (e *Engine) Flush(timeout time.Duration) {
 	}
 }
 
+// speakingWithin: a voice whose decoder gave PCM this recently is being
+// heard, and the live mix waits for it when it comes late.
+const speakingWithin = time.Second
+
+// audioReady is the timeline sample up to which every voice being heard
+// has been decoded; ok is false when nobody is heard.
+func (e *Engine) audioReady(now time.Time) (ready int64, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.audios {
+		a.mu.Lock()
+		if !a.ended && now.Sub(a.lastChunkAt) < speakingWithin && (!ok || a.deliveredEnd < ready) {
+			ready, ok = a.deliveredEnd, true
+		}
+		a.mu.Unlock()
+	}
+	return ready, ok
+}
+
 // Close stops every decoder.
 func (e *Engine) Close() {
 	e.mu.Lock()

@@ -18,6 +18,10 @@ type Live struct {
 	start  time.Time     // wall time of the output's first frame
 	origin time.Duration // its timeline moment
 	delay  time.Duration
+	// alive is when the page last sent anything: frames up to then may
+	// still come, later ones not yet. The output never goes past it, so
+	// a browser that froze leaves no stretch of silence in the file.
+	alive func() time.Time
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -37,8 +41,8 @@ const DefaultDelay = time.Second
 
 // RunLive starts rendering into out. start is the wall time the output
 // begins at and origin its place on the recording's timeline.
-func (e *Engine) RunLive(ctx context.Context, out Output, start time.Time, origin, delay time.Duration) *Live {
-	l := &Live{e: e, out: out, start: start, origin: origin, delay: delay, stop: make(chan struct{}), done: make(chan struct{})}
+func (e *Engine) RunLive(ctx context.Context, out Output, start time.Time, origin, delay time.Duration, alive func() time.Time) *Live {
+	l := &Live{e: e, out: out, start: start, origin: origin, delay: delay, alive: alive, stop: make(chan struct{}), done: make(chan struct{})}
 	var wg sync.WaitGroup
 	if !e.opts.AudioOnly {
 		wg.Add(1)
@@ -70,10 +74,24 @@ func (l *Live) Stats() (frames, repeated, samples int64) {
 
 func (l *Live) fail(err error) { l.errOnce.Do(func() { l.err = err }) }
 
+// lateAudio is how much longer than the delay the mix waits for a voice
+// whose decoded audio comes late.
+const lateAudio = 3 * time.Second
+
+// dueAt is how much of the output should exist at now when running delay
+// behind it.
+func (l *Live) dueAt(now time.Time, rate int64, delay time.Duration) int64 {
+	d := l.capAlive(now.Sub(l.start) - delay)
+	if d < 0 {
+		return 0
+	}
+	return int64(d) * rate / int64(time.Second)
+}
+
 // due is how much of the output should exist at wall time now, in units
 // of rate per second.
 func (l *Live) due(now time.Time, rate int64) int64 {
-	d := now.Sub(l.start) - l.delay
+	d := l.capAlive(now.Sub(l.start) - l.delay)
 	if l.stopped() {
 		if u := time.Unix(0, l.until.Load()); now.Sub(l.start) > u.Sub(l.start) {
 			// once stopped, the output ends at the stop moment, as soon
@@ -85,6 +103,17 @@ func (l *Live) due(now time.Time, rate int64) int64 {
 		return 0
 	}
 	return int64(d) * rate / int64(time.Second)
+}
+
+// capAlive limits an output position to the page's last sign of life.
+func (l *Live) capAlive(d time.Duration) time.Duration {
+	if l.alive == nil {
+		return d
+	}
+	if a := l.alive(); !a.IsZero() {
+		d = min(d, a.Sub(l.start))
+	}
+	return d
 }
 
 func (l *Live) stopped() bool {
@@ -151,7 +180,16 @@ func (l *Live) audioLoop(ctx context.Context) {
 	origin := int64(l.origin) * SampleRate / int64(time.Second)
 	var n int64
 	for {
-		due := l.due(time.Now(), SampleRate)
+		now := time.Now()
+		due := l.due(now, SampleRate)
+		if !l.stopped() {
+			// A starved machine delivers some voices later than the
+			// delay: wait for them, up to lateAudio more, rather than mix
+			// silence in their place.
+			if ready, ok := l.e.audioReady(now); ok && ready-origin < due {
+				due = max(ready-origin, l.dueAt(now, SampleRate, l.delay+lateAudio), n)
+			}
+		}
 		for n < due {
 			k := min(due-n, SampleRate/10)
 			pcm := l.e.Audio(origin+n, int(k))

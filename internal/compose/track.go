@@ -228,6 +228,10 @@ type audioTrack struct {
 	pending []ffmpeg.PCMChunk
 	drained int64 // the end of the PCM moved to the mixer
 	ended   bool
+	// The end of the PCM decoded so far, and when it last grew: a voice
+	// that is being heard.
+	deliveredEnd int64
+	lastChunkAt  time.Time
 }
 
 func (e *Engine) startAudio(t tracks.Timed) (*audioTrack, error) {
@@ -257,6 +261,8 @@ func (a *audioTrack) collect(offline bool) {
 		for offline && a.pendingSamples() >= offlineAudioAhead {
 			a.cond.Wait()
 		}
+		a.lastChunkAt = time.Now()
+		a.deliveredEnd = max(a.deliveredEnd, c.FirstSample+int64(len(c.Samples)/2))
 		a.pending = append(a.pending, c)
 		a.cond.Broadcast()
 		a.mu.Unlock()

@@ -95,7 +95,7 @@ var options = []option{
 	{"video-bitrate", "VIDEO_BITRATE", "2500k", "video bitrate (bits/s; k and M suffixes)"},
 	{"audio-bitrate", "AUDIO_BITRATE", "128k", "audio bitrate (bits/s; k suffix)"},
 	{"audio-only", "AUDIO_ONLY", "false", "record the mixed audio only (AAC in MP4), no video: true or false"},
-	{"capture", "CAPTURE", "composite", "where the composite is made: tracks (the browser hands over each participant's media still encoded; Go writes per-participant track files and composes with FFmpeg) or composite (the browser draws, mixes and encodes)"},
+	{"capture", "CAPTURE", "tracks", "where the composite is made: tracks (the browser hands over each participant's media still encoded; Go writes per-participant track files and composes with FFmpeg) or composite (the browser draws, mixes and encodes; the first design, kept for comparison)"},
 	{"alone-timeout", "ALONE_TIMEOUT", "30s", "stop when the recorder has been alone this long (0 disables)"},
 	{"join-timeout", "JOIN_TIMEOUT", "60s", "give up when joining and starting to record takes longer (includes a lobby wait)"},
 	{"reconnect-timeout", "RECONNECT_TIMEOUT", "2m", "after losing the meeting mid-recording, keep trying to rejoin this long before giving up"},

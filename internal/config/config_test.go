@@ -68,6 +68,7 @@ func TestParseRejectsBadInputWithOneLine(t *testing.T) {
 		"bad log level":     {"LOG_LEVEL", "loud"},
 		"zero join timeout": {"JOIN_TIMEOUT", "0"},
 		"audio-only word":   {"AUDIO_ONLY", "maybe"},
+		"capture word":      {"CAPTURE", "canvas"},
 	}
 	for name, kv := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -120,6 +121,17 @@ func TestParseReadsAudioOnly(t *testing.T) {
 	c, err = Parse(nil, env(map[string]string{"ROOM_URL": "https://meet.example.org/r", "AUDIO_ONLY": "true"}), nil)
 	if err != nil || !c.AudioOnly {
 		t.Fatalf("AUDIO_ONLY=true: %+v, %v", c.AudioOnly, err)
+	}
+}
+
+func TestParseReadsCaptureWithTracksByDefault(t *testing.T) {
+	c, err := Parse(nil, env(map[string]string{"ROOM_URL": "https://meet.example.org/r"}), nil)
+	if err != nil || c.Capture != CaptureTracks {
+		t.Fatalf("default capture %q, %v; want %q", c.Capture, err, CaptureTracks)
+	}
+	c, err = Parse([]string{"--capture", "composite"}, env(map[string]string{"ROOM_URL": "https://meet.example.org/r", "CAPTURE": "tracks"}), nil)
+	if err != nil || c.Capture != CaptureComposite {
+		t.Fatalf("--capture composite over CAPTURE=tracks: %q, %v", c.Capture, err)
 	}
 }
 

@@ -488,17 +488,18 @@ func pageRenderer(t *testing.T, r *recording) proc {
 	return best
 }
 
-// ffmpegProc is the recorder's (only) FFmpeg.
+// ffmpegProc is the recorder's FFmpeg that writes the MP4: the only one
+// with CAPTURE=composite; with CAPTURE=tracks the others decode tracks.
 func ffmpegProc(t *testing.T, r *recording) proc {
 	t.Helper()
 	var found []proc
 	for _, p := range recorderProcs(r.tag) {
-		if p.comm == "ffmpeg" {
+		if p.comm == "ffmpeg" && slices.ContainsFunc(p.args, func(a string) bool { return strings.HasSuffix(a, ".mp4") }) {
 			found = append(found, p)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("want one ffmpeg among the recorder's processes, found %d: %v", len(found), processesTagged(r.tag))
+		t.Fatalf("want one ffmpeg writing an MP4 among the recorder's processes, found %d: %v", len(found), processesTagged(r.tag))
 	}
 	return found[0]
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jitsi-recorder/jitsi-recorder/internal/metadata"
 )
 
 // processesMentioning lists the live processes whose command line contains
@@ -136,8 +139,18 @@ func TestTwentyRecorderProcessesLeaveNothingBehind(t *testing.T) {
 			t.Errorf("new in /dev/shm after %d runs: %s", runs, n)
 		}
 	}
-	if n := names(t, recDir); len(n) != 2*runs {
-		t.Errorf("recordings dir holds %d entries, want an MP4 and a JSON per run: %v", len(n), n)
+	// Each run leaves its MP4, its JSON and the track files the JSON
+	// lists (CAPTURE=tracks), and nothing else.
+	var want []string
+	for _, n := range names(t, recDir) {
+		if strings.HasSuffix(n, ".json") {
+			want = append(want, n, strings.TrimSuffix(n, ".json")+".mp4")
+			want = append(want, trackFilesOf(t, filepath.Join(recDir, n))...)
+		}
+	}
+	slices.Sort(want)
+	if got := names(t, recDir); len(got) < 2*runs || !slices.Equal(got, want) {
+		t.Errorf("recordings dir holds %d entries, want an MP4, a JSON and its track files per run (%d runs): %v", len(got), runs, got)
 	}
 }
 
@@ -173,4 +186,22 @@ func TestSIGKILLedRecorderFilesAreRemovedByTheNextRun(t *testing.T) {
 	if n := names(t, tmp); len(n) > 0 {
 		t.Errorf("TMPDIR after the next run: %v (want the SIGKILLed run's files gone too)", n)
 	}
+}
+
+// trackFilesOf lists the track files a recording's metadata names.
+func trackFilesOf(t *testing.T, metaPath string) []string {
+	t.Helper()
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m metadata.Recording
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", metaPath, err)
+	}
+	var out []string
+	for _, tr := range m.Tracks {
+		out = append(out, tr.File)
+	}
+	return out
 }

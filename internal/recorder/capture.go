@@ -178,7 +178,13 @@ func (s *session) openComposedSegment(a *attempt) (*segment, error) {
 		}
 		return nil, err
 	}
-	live := a.engine.RunLive(s.sessCtx, enc, startedAt, startedAt.Sub(timelineStart), compose.DefaultDelay)
+	alive := func() time.Time {
+		if n := a.lastChunk.Load(); n > 0 {
+			return time.Unix(0, n)
+		}
+		return time.Time{}
+	}
+	live := a.engine.RunLive(s.sessCtx, enc, startedAt, startedAt.Sub(timelineStart), compose.DefaultDelay, alive)
 	s.mu.Lock()
 	s.segmentCount = index
 	s.mu.Unlock()
@@ -187,7 +193,7 @@ func (s *session) openComposedSegment(a *attempt) (*segment, error) {
 		Width: s.cfg.Width, Height: s.cfg.Height, FPS: s.cfg.FPS, VideoBitrate: s.cfg.VideoBitrate, AudioBitrate: s.cfg.AudioBitrate,
 	})
 	s.log.Debug("composite encoder started", "segment", filepath.Base(path), "origin", startedAt.Sub(timelineStart).String())
-	return &segment{index: index, path: path, reason: reason, attempt: a, ff: &composedSink{enc: enc, live: live, engine: a.engine},
+	return &segment{index: index, path: path, reason: reason, attempt: a, ff: &composedSink{enc: enc, live: live, engine: a.engine, alive: alive},
 		startedAt: startedAt, maxDuration: maxDuration}, nil
 }
 
@@ -196,6 +202,7 @@ type composedSink struct {
 	enc    *ffmpeg.Encoder
 	live   *compose.Live
 	engine *compose.Engine
+	alive  func() time.Time // the page's last batch
 }
 
 func (c *composedSink) Done() <-chan struct{}     { return c.enc.Done() }
@@ -215,6 +222,9 @@ func (c *composedSink) Kill() {
 // behind the clock, holds their last pictures and samples.
 func (c *composedSink) CloseWithin(d time.Duration) error {
 	until := time.Now()
+	if a := c.alive(); !a.IsZero() && a.Before(until) {
+		until = a // a frozen page's file ends where its media did
+	}
 	c.engine.Flush(min(d, compose.DefaultDelay))
 	c.live.Finish(until)
 	select {
