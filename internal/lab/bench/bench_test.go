@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,17 @@ func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := runConfig{Recorder: bin, Duration: 10 * time.Second, Every: 500 * time.Millisecond, Clock: clockTicks(),
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), ProcRoot: "/proc"}
+	// Pinned as the bench runs by default: the lab on one CPU, the
+	// recorder on another (this test process is the lab; it is unpinned
+	// again before the file is verified).
+	allowed, err := allowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Pinning = planPinning(true, allowed)
+	if !cfg.Pinning.On {
+		t.Logf("smoke run %s", cfg.Pinning)
+	}
 	sc := Scenario{Name: "smoke", Participants: 2, Width: 1280, Height: 720, FPS: 30}
 	r := runOnce(t.Context(), sc, cfg)
 	if r.Error != "" {
@@ -31,7 +44,7 @@ func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
 	}
 	f := r.Figures
 	var out bytes.Buffer
-	writeScenario(&out, ScenarioResult{Scenario: sc, Resolution: sc.resolution(), DurationS: 10, Runs: []RunResult{r}, Summary: spreads([]map[string]float64{f})})
+	writeScenario(&out, ScenarioResult{Scenario: sc, Resolution: sc.resolution(), DurationS: 10, Runs: []RunResult{r}, Pinned: cfg.Pinning.On})
 	t.Logf("figures:\n%s", out.String())
 
 	checks := []struct {
@@ -46,6 +59,7 @@ func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
 		{"rss_peak_mb.recorder/ffmpeg", 1, 1e4},
 		{"joined_s", 0.01, 120},
 		{"first_media_s", 0.01, 120},
+		{"join_to_first_media_s", 0.01, 120},
 		{"video_frames", 1, 1e6},
 		{"bitrate_kbps", 1, 1e6},
 		// The breakdown: the recorder's renderer does the work and is
@@ -63,6 +77,14 @@ func TestSmokeRecordsTwoParticipantsWithPlausibleFigures(t *testing.T) {
 	}
 	if f["joined_s"] > f["first_media_s"] {
 		t.Errorf("joined at %.2f s after the first media at %.2f s", f["joined_s"], f["first_media_s"])
+	}
+	if p := cfg.Pinning; p.On {
+		if r.RecorderCPUs != strconv.Itoa(p.RecorderCPU) || r.LabCPUs != strconv.Itoa(p.LabCPU) {
+			t.Errorf("CPUs allowed mid-recording: recorder tree %q, lab %q; want %d and %d", r.RecorderCPUs, r.LabCPUs, p.RecorderCPU, p.LabCPU)
+		}
+		if after, err := allowedCPUs(); err != nil || !reflect.DeepEqual(after, allowed) {
+			t.Errorf("the test process runs on %v (%v) after the run, want %v again", after, err, allowed)
+		}
 	}
 	if len(r.Orphans) > 0 {
 		t.Errorf("processes outlived the recorder: %v", r.Orphans)

@@ -119,9 +119,19 @@ func threadName(comm string) string {
 	return n
 }
 
-// writeBreakdown prints the scenario's per-process and per-thread medians.
+// writeBreakdown prints the scenario's per-process and per-thread
+// medians, each capture mode's apart.
 func writeBreakdown(w io.Writer, sr ScenarioResult) {
-	s := sr.Summary
+	views := sr.views()
+	for _, v := range views {
+		if len(views) > 1 {
+			fmt.Fprintf(w, "   capture %s:\n", v.Capture)
+		}
+		writeBreakdownOf(w, v.Summary)
+	}
+}
+
+func writeBreakdownOf(w io.Writer, s map[string]Spread) {
 	if len(s) == 0 {
 		return
 	}

@@ -121,7 +121,7 @@ func TestSamplerBreaksCPUAndMemoryDownByProcessRoleAndThread(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	writeBreakdown(&out, ScenarioResult{Summary: spreads([]map[string]float64{fig})})
+	writeBreakdown(&out, ScenarioResult{Runs: []RunResult{{Figures: fig}}})
 	for _, want := range []string{"recorder/chromium:renderer", "Compositor", "0.250"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("breakdown text lacks %q:\n%s", want, out.String())

@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +58,11 @@ type runConfig struct {
 	// Keep is a directory to keep the recording in, as KeepAs.mp4 with
 	// its verifier report as KeepAs.json; "" throws it away.
 	Keep, KeepAs string
+	// Capture is the recorder's CAPTURE; "" leaves it to the recorder's
+	// default (or the environment).
+	Capture string
+	// Pinning puts the lab and the recorder on a CPU each.
+	Pinning Pinning
 }
 
 // RunResult is one fresh lab + recorder run: its figures by key (see
@@ -74,6 +79,13 @@ type RunResult struct {
 	// Orphans are recorder-tree processes still running after it exited
 	// (killed by the benchmark).
 	Orphans []string `json:"orphans,omitempty"`
+	// Capture is the recorder's CAPTURE in this run.
+	Capture string `json:"capture,omitempty"`
+	// RecorderCPUs and LabCPUs are the CPUs each tree's processes were
+	// allowed mid-recording (distinct Cpus_allowed_list values): proof
+	// of the pinning, or of its absence.
+	RecorderCPUs string `json:"recorder_cpus,omitempty"`
+	LabCPUs      string `json:"lab_cpus,omitempty"`
 }
 
 // runOnce starts a lab with the scenario's participants, records it with
@@ -83,10 +95,31 @@ type RunResult struct {
 func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	res.Figures = map[string]float64{}
 	res.ExitCode = -1
+	res.Capture = cfg.Capture
 	if l1, ok := loadAverage1(cfg.ProcRoot); ok {
 		res.Figures["load1_at_start"] = l1
 	}
 	fail := func(err error) RunResult { res.Error = err.Error(); return res }
+
+	// Pinned, the lab (this process and all it starts, which inherit its
+	// affinity) runs on its CPU until the meeting is over; verifying the
+	// file afterwards has every CPU again.
+	unpin := func() {}
+	if cfg.Pinning.On {
+		restore, err := pinSelf(cfg.Pinning.LabCPU)
+		if err != nil {
+			return fail(err)
+		}
+		var once sync.Once
+		unpin = func() {
+			once.Do(func() {
+				if err := restore(); err != nil {
+					cfg.Log.Warn("could not unpin the bench", "err", err)
+				}
+			})
+		}
+		defer unpin()
+	}
 
 	// The lab lives for the run: a bound well past the recorder's own limit.
 	labCtx, stopLab := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
@@ -97,6 +130,7 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 		return fail(fmt.Errorf("start lab: %w", err))
 	}
 	defer l.Close()
+	sendersBefore, sendersBeforeAt := senderReports(ctx, l), time.Now()
 
 	dir, err := os.MkdirTemp("", "jitsi-lab-bench-")
 	if err != nil {
@@ -106,7 +140,10 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	file := filepath.Join(dir, "bench.mp4")
 
 	logs := newRecorderLog()
-	cmd := exec.Command(cfg.Recorder)
+	cmd, err := recorderCommand(cfg.Recorder, cfg.Pinning)
+	if err != nil {
+		return fail(err)
+	}
 	cmd.Env = append(os.Environ(),
 		"ROOM_URL="+l.MeetingURL("bench"),
 		"RECORD_DURATION="+strconv.Itoa(int(math.Round(cfg.Duration.Seconds()))),
@@ -118,6 +155,9 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 		"LOG_LEVEL=info",
 		"AUDIO_ONLY="+strconv.FormatBool(sc.AudioOnly),
 	)
+	if cfg.Capture != "" {
+		cmd.Env = append(cmd.Env, "CAPTURE="+cfg.Capture) // the last one wins
+	}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so a stop reaches Chromium and FFmpeg too
 	// even if the recorder cannot pass it on.
@@ -140,6 +180,8 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchFirstFragment(watchCtx, file, firstMedia)
+	affinity := make(chan [2]string, 1)
+	go readAffinity(watchCtx, procfs.FS{Root: cfg.ProcRoot}, pid, 5*time.Second+cfg.Duration/2, affinity)
 
 	// The recorder gives up joining after 60 s (JOIN_TIMEOUT), records for
 	// the duration, then finalises within seconds.
@@ -160,8 +202,14 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	<-sampled
 	stopWatch()
 	res.Orphans = reapOrphans(sampler)
-	senders := senderReports(ctx, l)
+	senders, sendersAt := senderReports(ctx, l), time.Now()
 	l.Close() // the meeting is over; verifying needs the CPU, not the lab
+	unpin()
+	select {
+	case a := <-affinity:
+		res.RecorderCPUs, res.LabCPUs = a[0], a[1]
+	default:
+	}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -181,6 +229,11 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 	default:
 	}
 	res.Figures["exited_s"] = since(exited)
+	if j, ok := res.Figures["joined_s"]; ok {
+		if m, ok := res.Figures["first_media_s"]; ok {
+			res.Figures["join_to_first_media_s"] = m - j
+		}
+	}
 
 	// Averages over the recording proper: from "recording started" (else
 	// the start) to the planned end.
@@ -196,6 +249,9 @@ func runOnce(ctx context.Context, sc Scenario, cfg runConfig) (res RunResult) {
 		res.Figures[k] = v
 	}
 	for k, v := range flashLateFigures(senders, from, to) {
+		res.Figures[k] = v
+	}
+	for k, v := range senderFPSFigures(sendersBefore, senders, sendersAt.Sub(sendersBeforeAt)) {
 		res.Figures[k] = v
 	}
 
@@ -437,4 +493,48 @@ func flashLateFigures(reps []participants.Report, from, to time.Time) map[string
 		worst = math.Max(worst, v)
 	}
 	return map[string]float64{"sender_flash_late_mean_ms": sum / float64(len(late)), "sender_flash_late_max_ms": worst}
+}
+
+// senderFPSFigures: the frame rate the lab's senders drew at between two
+// reports, mean and lowest over the participants. A lab starved of its
+// CPU sends fewer frames than its shape asks, and the recorder then has
+// less to decode than the scenario says.
+func senderFPSFigures(before, after []participants.Report, elapsed time.Duration) map[string]float64 {
+	if elapsed <= 0 {
+		return nil
+	}
+	start := map[int]int{}
+	for _, r := range before {
+		start[r.Self.Index] = r.Self.FramesSent
+	}
+	var fps []float64
+	for _, r := range after {
+		if n, ok := start[r.Self.Index]; ok && r.Self.FramesSent >= n {
+			fps = append(fps, float64(r.Self.FramesSent-n)/elapsed.Seconds())
+		}
+	}
+	if len(fps) == 0 {
+		return nil
+	}
+	sum, lo := 0.0, fps[0]
+	for _, v := range fps {
+		sum += v
+		lo = math.Min(lo, v)
+	}
+	return map[string]float64{"sender_fps_mean": sum / float64(len(fps)), "sender_fps_min": lo}
+}
+
+// readAffinity sends, after wait (mid-recording), the CPUs the recorder's
+// tree and the lab's other processes may run on.
+func readAffinity(ctx context.Context, fs procfs.FS, recorderPID int, wait time.Duration, out chan<- [2]string) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(wait):
+	}
+	inRec := map[int]bool{}
+	for _, p := range procfs.Descendants(fs.List(), recorderPID) {
+		inRec[p] = true
+	}
+	out <- [2]string{treeAffinity(fs, recorderPID, nil), treeAffinity(fs, os.Getpid(), inRec)}
 }

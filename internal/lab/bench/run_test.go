@@ -24,3 +24,21 @@ func TestFlashLateFiguresCountOnlyTheRecordingsMarkers(t *testing.T) {
 		t.Errorf("no reports: %v, want no figures", got)
 	}
 }
+
+func TestSenderFPSFiguresAreFramesDrawnBetweenTwoReports(t *testing.T) {
+	rep := func(index, frames int) participants.Report {
+		return participants.Report{Self: participants.SelfReport{Index: index, FramesSent: frames}}
+	}
+	before := []participants.Report{rep(0, 100), rep(1, 50)}
+	after := []participants.Report{rep(0, 400), rep(1, 290), rep(2, 999)} // 2 joined since: no baseline
+	got := senderFPSFigures(before, after, 10*time.Second)
+	if got["sender_fps_mean"] != 27 || got["sender_fps_min"] != 24 {
+		t.Errorf("figures %v, want mean 27 and min 24", got)
+	}
+	if got := senderFPSFigures(before, nil, time.Second); got != nil {
+		t.Errorf("no later report: %v", got)
+	}
+	if got := senderFPSFigures(before, after, 0); got != nil {
+		t.Errorf("no time between: %v", got)
+	}
+}

@@ -32,10 +32,16 @@ const usage = `jitsi-lab: a Jitsi-compatible meeting on loopback, for tests and 
   jitsi-lab demo   [--participants N] [--duration D] [--out DIR]
                    start the lab, record it with jitsi-recorder, verify
   jitsi-lab bench  [--scenario S|all] [--duration D] [--runs N] [--json]
+                   [--capture composite|tracks|both] [--pin=true|false]
                    [--breakdown] [--senders WxH@FPS] [--max-load L] [--keep DIR]
-                   measure what one recording costs (CPU, memory, quality);
-                   --breakdown adds CPU and memory per Chromium process and
-                   thread; --max-load waits (up to --load-wait) for a quiet machine
+                   measure what one recording costs (CPU, memory, quality)
+                   against issue 11's targets; --capture both (default)
+                   alternates the recorder's capture modes run by run and
+                   prints them side by side; --pin (default with 2 CPUs) puts
+                   the lab on the first CPU and the recorder alone on the
+                   second; --breakdown adds CPU and memory per Chromium
+                   process and thread; --max-load waits (up to --load-wait)
+                   for a quiet machine
 
 Exit codes: 0 ok, 1 failure, 2 bad usage.
 `
