@@ -2,8 +2,6 @@ package recorder
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,14 +154,9 @@ func (s *session) openComposedSegment(a *attempt) (*segment, error) {
 			return nil, errNothingLeft
 		}
 	}
-	path := segmentPath(s.outPath, index)
-	if index > 1 {
-		if err := claim(path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return nil, &Error{Kind: KindOutput, What: "create " + path, Err: errors.New("file exists"), Hint: "move the old recording's segments away"}
-			}
-			return nil, outputError(fmt.Errorf("create %s: %w", path, err), filepath.Dir(path))
-		}
+	path, err := claimSegment(s.outPath, index)
+	if err != nil {
+		return nil, err
 	}
 	enc, err := ffmpeg.StartEncoder(s.sessCtx, ffmpeg.EncoderOptions{
 		Binary: s.cfg.FFmpegPath, Output: path,

@@ -53,7 +53,8 @@ func TestRecordsLabMeetingWithEveryParticipantSeenAndHeard(t *testing.T) {
 		Meeting: m, RecordingsDir: t.TempDir(), DisplayName: "Recorder", Duration: 15 * time.Second,
 		Width: 1280, Height: 720, FPS: 30, VideoBitrate: 2_500_000, AudioBitrate: 128_000,
 		AloneTimeout: 30 * time.Second, JoinTimeout: 30 * time.Second, FFmpegPath: "ffmpeg",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Capture: config.CaptureTracks, // the default (the fake-lib tests cover composite)
+		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {

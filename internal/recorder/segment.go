@@ -82,6 +82,22 @@ func segmentPath(first string, k int) string {
 	return strings.TrimSuffix(first, ".mp4") + ".part" + strconv.Itoa(k) + ".mp4"
 }
 
+// claimSegment returns segment index's path, created unless it is the
+// first (OUTPUT_FILE, claimed before the recording starts).
+func claimSegment(first string, index int) (string, error) {
+	path := segmentPath(first, index)
+	if index <= 1 {
+		return path, nil
+	}
+	if err := claim(path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", &Error{Kind: KindOutput, What: "create " + path, Err: errors.New("file exists"), Hint: "move the old recording's segments away"}
+		}
+		return "", outputError(fmt.Errorf("create %s: %w", path, err), filepath.Dir(path))
+	}
+	return path, nil
+}
+
 // claim creates path, never overwriting a file.
 func claim(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -200,14 +216,9 @@ func (s *session) openSegment(a *attempt, gen int64, header []byte) (*segment, e
 			}
 		}
 	}
-	path := segmentPath(s.outPath, index)
-	if index > 1 {
-		if err := claim(path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return nil, &Error{Kind: KindOutput, What: "create " + path, Err: errors.New("file exists"), Hint: "move the old recording's segments away"}
-			}
-			return nil, outputError(fmt.Errorf("create %s: %w", path, err), filepath.Dir(path))
-		}
+	path, err := claimSegment(s.outPath, index)
+	if err != nil {
+		return nil, err
 	}
 	if sniffed := ffmpeg.SniffVideoCodec(header); sniffed != "" {
 		codec = sniffed // the stream itself is the truth

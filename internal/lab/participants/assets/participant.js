@@ -26,7 +26,13 @@
         color: q.get('color') || me.color || '#dc2828',
         name,
         toneHz: parseFloat(q.get('tone') || me.tone_hz || 440),
-        markers: (spec && spec.markers) || { period_ms: 5000, duration_ms: 100, beep_hz: 3000 },
+        markers: Object.assign({ period_ms: 5000, duration_ms: 100, beep_hz: 3000 }, (spec && spec.markers) || {}, {
+            // Only the first participant beeps (all flash): the same 3 kHz
+            // beep from several senders meets in a mix at a random relative
+            // phase, and near opposite phase the beeps cancel out (seen:
+            // every beep gone after a rejoin while the tones went on).
+            beep: index === 0,
+        }),
     };
     // Tones whose levels every receiver reports: all participants' and the beep.
     const tones = [];

@@ -16,7 +16,7 @@
     const BEEP_GAIN = 0.5;
 
     // Sender builds the synthetic media of one participant.
-    // opts: {width, height, fps, color, name, toneHz, markers: {period_ms, duration_ms, beep_hz}}
+    // opts: {width, height, fps, color, name, toneHz, markers: {period_ms, duration_ms, beep_hz, beep}}
     class Sender {
         constructor(audioCtx, opts) {
             this.ctx = audioCtx;
@@ -143,6 +143,7 @@
         // the distance in wall-clock time.
         _scheduleBeeps() {
             const m = this.opts.markers, ctx = this.ctx;
+            if (m.beep === false) return; // a silent marker: flash only
             const now = Date.now();
             let t = Math.ceil(now / m.period_ms) * m.period_ms;
             for (; t < now + 1500; t += m.period_ms) {
