@@ -33,15 +33,17 @@ fi
 # The end-to-end recordings (and the benchmark's smoke run, a whole lab
 # recording too) measure frame rate and A/V sync and fail a recording that
 # falls behind (exit 9): they run last, alone, so that other packages'
-# browsers do not starve them of CPU.
-mapfile -t pkgs < <(go list ./... | grep -v '/internal/e2e$' | grep -v '/internal/lab/bench$')
+# browsers do not starve them of CPU. So do the page's tests: those of the
+# in-browser composite (CAPTURE=composite) draw and encode 720p in the page
+# and, beside another package's browsers, fell to 15-20 fps and grey tiles.
+mapfile -t pkgs < <(go list ./... | grep -v '/internal/e2e$' | grep -v '/internal/lab/bench$' | grep -v '/internal/recorder/page$')
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 gotest -p 2 "${pkgs[@]}" 2>&1 | tee -a "$log" || status=$?
-echo "== end-to-end recordings (alone)"
-gotest -p 1 ./internal/lab/bench 2>&1 | tee -a "$log" || status=$?
-# About 14 minutes when all is well: a timeout well above that, so a slow
+echo "== page tests and end-to-end recordings (alone)"
+gotest -p 1 ./internal/recorder/page ./internal/lab/bench 2>&1 | tee -a "$log" || status=$?
+# About 17 minutes when all is well: a timeout well above that, so a slow
 # machine fails on what it measures, not on a panic that ends every test.
 gotest -p 1 -timeout 35m -v ./internal/e2e 2>&1 | tee -a "$log" || status=$?
 if [ "$status" != 0 ]; then
